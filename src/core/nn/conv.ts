@@ -1,0 +1,66 @@
+/**
+ * A stride-1 'same' convolution with an explicit gradient.
+ *
+ * Why: tfjs's wasm backend has no Conv2DBackpropFilter kernel, so `tf.grad` through
+ * `tf.conv2d` throws there. Both gradients below are written as ordinary forward
+ * convolutions, the fastest formulations measured on wasm (docs/benchmarks.md), and they
+ * run unchanged on webgpu, webgl and cpu.
+ *
+ * Shapes (NHWC, as tfjs): x [B, H, W, Cin], w [k, k, Cin, Cout] with k odd.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Conv = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
+
+const customConv = tf.customGrad(((x: tf.Tensor4D, w: tf.Tensor4D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.conv2d(x, w, 1, 'same'),
+    gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      return [inputGrad(dy, ws), filterGrad(xs, dy, ws.shape[0])];
+    },
+  };
+}) as unknown as tf.CustomGradientFunc<tf.Tensor4D>) as unknown as Conv;
+
+/** dx: correlate dy with the kernel flipped in space and transposed to [k, k, Cout, Cin]. */
+function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
+    return tf.conv2d(dy, flipped, 1, 'same');
+  });
+}
+
+/**
+ * dW as one 'valid' convolution with the batch axis as channels: x padded and transposed to
+ * [Cin, H+2p, W+2p, B] is convolved with dy transposed to [H, W, B, Cout], which gives
+ * [Cin, k, k, Cout], transposed to the kernel layout [k, k, Cin, Cout].
+ */
+function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const p = (k - 1) / 2;
+    const xt = tf
+      .pad(x, [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ])
+      .transpose([3, 1, 2, 0]) as tf.Tensor4D;
+    const dyt = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D;
+    return tf.conv2d(xt, dyt, 1, 'valid').transpose([1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+/** Stride-1 'same' convolution (odd square kernel) that trains on every tfjs backend. */
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  if (w.shape[0] % 2 !== 1 || w.shape[0] !== w.shape[1]) {
+    throw new Error(`conv2d: kernel must be square and odd, got ${w.shape[0]}x${w.shape[1]}`);
+  }
+  return customConv(x, w);
+}
+
+/** Floating-point operations of one such convolution (multiply and add counted as two). */
+export function conv2dFlops(batch: number, h: number, w: number, k: number, cin: number, cout: number): number {
+  return 2 * batch * h * w * k * k * cin * cout;
+}

@@ -1,0 +1,6 @@
+import { beforeAll } from 'vitest';
+import { useWasmBackend } from './backend';
+
+beforeAll(async () => {
+  await useWasmBackend();
+});
