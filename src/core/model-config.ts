@@ -1,0 +1,23 @@
+/**
+ * What a model bundle's `__metadata__.config` holds: enough to rebuild the network and
+ * its sampler without any other file.
+ */
+import type { ScheduleConfig } from './diffusion/schedule';
+import type { UNetConfig } from './nn/unet';
+
+export type PredictionType = 'epsilon' | 'v_prediction';
+
+export interface ModelConfig {
+  /** Human-readable name, e.g. "mnist-teacher". */
+  name: string;
+  architecture: 'unet';
+  unet: UNetConfig;
+  schedule: ScheduleConfig;
+  prediction: PredictionType;
+  /** Data layout of one sample (NCHW in files, NHWC in tensors) and its value range. */
+  data: { channels: number; height: number; width: number; range: [number, number] };
+  /** Number of real classes; class index `numClasses` is the null class used for CFG. */
+  numClasses: number;
+  /** Free-form provenance: command, data, steps, date. */
+  provenance?: Record<string, string>;
+}
