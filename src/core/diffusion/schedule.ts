@@ -12,7 +12,12 @@ export interface ScheduleConfig {
   trainSteps: number;
 }
 
-export const SD_SCHEDULE: ScheduleConfig = { kind: 'scaled_linear', betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 };
+export const SD_SCHEDULE: ScheduleConfig = {
+  kind: 'scaled_linear',
+  betaStart: 0.00085,
+  betaEnd: 0.012,
+  trainSteps: 1000,
+};
 
 export function betas(cfg: ScheduleConfig): Float64Array {
   const n = cfg.trainSteps;

@@ -16,14 +16,20 @@ describe('conv2d with custom gradient', () => {
     it(`matches the cpu backend's native gradients (k=${k})`, async () => {
       const x = tf.randomNormal([2, 5, 6, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
       const w = tf.randomNormal([k, k, 3, 4], 0, 1, 'float32', 2) as tf.Tensor4D;
-      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => loss(a as tf.Tensor4D, b as tf.Tensor4D, conv2d))([x, w]);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => loss(a as tf.Tensor4D, b as tf.Tensor4D, conv2d))([
+        x,
+        w,
+      ]);
       const ours = [await dx.array(), await dw.array(), await conv2d(x, w).array()];
 
       const prev = tf.getBackend();
       await tf.setBackend('cpu');
       const xc = tf.tensor(await x.array()) as tf.Tensor4D;
       const wc = tf.tensor(await w.array()) as tf.Tensor4D;
-      const [dxc, dwc] = tf.grads((a: tf.Tensor, b: tf.Tensor) => loss(a as tf.Tensor4D, b as tf.Tensor4D, native))([xc, wc]);
+      const [dxc, dwc] = tf.grads((a: tf.Tensor, b: tf.Tensor) => loss(a as tf.Tensor4D, b as tf.Tensor4D, native))([
+        xc,
+        wc,
+      ]);
       const ref = [await dxc.array(), await dwc.array(), await native(xc, wc).array()];
       await tf.setBackend(prev);
 
@@ -39,13 +45,18 @@ describe('conv2d with custom gradient', () => {
     const x = tf.randomNormal([1, 4, 4, 2], 0, 1, 'float32', 3) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 2, 2], 0, 1, 'float32', 4) as tf.Tensor4D;
     const f = (ww: tf.Tensor4D) => loss(x, ww, conv2d);
-    const dw = tf.grad((ww: tf.Tensor) => f(ww as tf.Tensor4D))(w).dataSync();
+    const dw = tf
+      .grad((ww: tf.Tensor) => f(ww as tf.Tensor4D))(w)
+      .dataSync();
     const wv = w.dataSync();
     const eps = 1e-2;
     for (const idx of [0, 5, 17, 35]) {
-      const plus = wv.slice(); plus[idx] += eps;
-      const minus = wv.slice(); minus[idx] -= eps;
-      const num = (f(tf.tensor4d(plus, w.shape)).dataSync()[0] - f(tf.tensor4d(minus, w.shape)).dataSync()[0]) / (2 * eps);
+      const plus = wv.slice();
+      plus[idx] += eps;
+      const minus = wv.slice();
+      minus[idx] -= eps;
+      const num =
+        (f(tf.tensor4d(plus, w.shape)).dataSync()[0] - f(tf.tensor4d(minus, w.shape)).dataSync()[0]) / (2 * eps);
       expect(Math.abs(num - dw[idx])).toBeLessThan(2e-2 * Math.max(1, Math.abs(num)));
     }
   });

@@ -1,0 +1,328 @@
+/**
+ * A small class-conditional UNet for diffusion on small images, written as named parameters
+ * plus a pure apply function: weights can be frozen, shared with a discriminator (the
+ * encoder path), or wrapped by LoRA without touching this file.
+ *
+ * Layout (NHWC tensors):
+ *   conv_in -> for each level: res blocks (+ self-attention) -> skip, 2x2 average pool
+ *   -> mid: res, attention (when the last level has attention), res
+ *   -> for each level, deepest first: concat skip, res block (+ attention), nearest 2x upsample
+ *   -> GroupNorm, SiLU, conv_out.
+ * Time: sinusoidal embedding -> MLP; class: one-hot x table (row `numClasses` is the null class
+ * used for classifier-free guidance), added to the time embedding and injected in every res block.
+ * Down/up sampling is parameter-free (pooling, nearest): it keeps the default model near
+ * 75 MFLOP per image, since RAPM runs the UNet many times per batch-1 iteration.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2d, conv2dFlops } from './conv';
+
+export interface UNetConfig {
+  imageSize: number;
+  inChannels: number;
+  baseChannels: number;
+  /** Channels of level i = baseChannels * channelMults[i]; each level halves the resolution. */
+  channelMults: number[];
+  resBlocksPerLevel: number;
+  /** Levels whose res blocks are followed by self-attention (the mid block too, for the last level). */
+  attentionLevels: number[];
+  numClasses: number;
+  /** GroupNorm groups (capped at the channel count). */
+  groups: number;
+}
+
+export type Params = Record<string, tf.Tensor>;
+
+/** The built-in MNIST teacher's architecture: 16/32/64 channels at 28/14/7 px. */
+export const MNIST_UNET: UNetConfig = {
+  imageSize: 28,
+  inChannels: 1,
+  baseChannels: 16,
+  channelMults: [1, 2, 4],
+  resBlocksPerLevel: 1,
+  attentionLevels: [2],
+  numClasses: 10,
+  groups: 8,
+};
+
+type Shapes = Record<string, number[]>;
+
+const embedDim = (cfg: UNetConfig) => 4 * cfg.baseChannels;
+const sinusoidDim = (cfg: UNetConfig) => Math.max(32, cfg.baseChannels);
+const levelChannels = (cfg: UNetConfig) => cfg.channelMults.map((m) => m * cfg.baseChannels);
+
+/**
+ * The network as a list of blocks with their channel counts and resolutions: the single source
+ * for parameter shapes and FLOP counts, walked in the same order as `applyUnet`.
+ */
+interface ResSpec {
+  kind: 'res';
+  name: string;
+  cin: number;
+  cout: number;
+  size: number;
+}
+interface AttnSpec {
+  kind: 'attn';
+  name: string;
+  ch: number;
+  size: number;
+}
+type BlockSpec = ResSpec | AttnSpec;
+
+function plan(cfg: UNetConfig): { down: BlockSpec[][]; mid: BlockSpec[]; up: BlockSpec[][] } {
+  const chs = levelChannels(cfg);
+  const down: BlockSpec[][] = [];
+  const up: BlockSpec[][] = [];
+  let ch = cfg.baseChannels;
+  let size = cfg.imageSize;
+  for (let i = 0; i < chs.length; i++) {
+    const blocks: BlockSpec[] = [];
+    for (let j = 0; j < cfg.resBlocksPerLevel; j++) {
+      blocks.push({ kind: 'res', name: `down.${i}.res.${j}`, cin: ch, cout: chs[i], size });
+      ch = chs[i];
+      if (cfg.attentionLevels.includes(i)) blocks.push({ kind: 'attn', name: `down.${i}.attn.${j}`, ch, size });
+    }
+    down.push(blocks);
+    if (i < chs.length - 1) size = size / 2;
+  }
+  const last = chs.length - 1;
+  const mid: BlockSpec[] = [{ kind: 'res', name: 'mid.res.0', cin: ch, cout: ch, size }];
+  if (cfg.attentionLevels.includes(last)) mid.push({ kind: 'attn', name: 'mid.attn', ch, size });
+  mid.push({ kind: 'res', name: 'mid.res.1', cin: ch, cout: ch, size });
+  for (let i = last; i >= 0; i--) {
+    const blocks: BlockSpec[] = [];
+    for (let j = 0; j < cfg.resBlocksPerLevel; j++) {
+      const skip = j === 0 ? chs[i] : 0;
+      blocks.push({ kind: 'res', name: `up.${i}.res.${j}`, cin: ch + skip, cout: chs[i], size });
+      ch = chs[i];
+      if (cfg.attentionLevels.includes(i)) blocks.push({ kind: 'attn', name: `up.${i}.attn.${j}`, ch, size });
+    }
+    up.push(blocks);
+    if (i > 0) size = size * 2;
+  }
+  return { down, mid, up };
+}
+
+function validateConfig(cfg: UNetConfig): void {
+  const levels = cfg.channelMults.length;
+  if (levels < 1 || cfg.resBlocksPerLevel < 1)
+    throw new Error('UNet config: need at least one level and one res block');
+  if (cfg.imageSize % 2 ** (levels - 1) !== 0) {
+    throw new Error(`UNet config: imageSize ${cfg.imageSize} is not divisible by 2^${levels - 1} (levels - 1)`);
+  }
+}
+
+function resShapes(s: ResSpec, cfg: UNetConfig, out: Shapes): void {
+  const n = s.name;
+  out[`${n}.norm1.g`] = [s.cin];
+  out[`${n}.norm1.b`] = [s.cin];
+  out[`${n}.conv1.w`] = [3, 3, s.cin, s.cout];
+  out[`${n}.conv1.b`] = [s.cout];
+  out[`${n}.temb.w`] = [embedDim(cfg), s.cout];
+  out[`${n}.temb.b`] = [s.cout];
+  out[`${n}.norm2.g`] = [s.cout];
+  out[`${n}.norm2.b`] = [s.cout];
+  out[`${n}.conv2.w`] = [3, 3, s.cout, s.cout];
+  out[`${n}.conv2.b`] = [s.cout];
+  if (s.cin !== s.cout) {
+    out[`${n}.skip.w`] = [1, 1, s.cin, s.cout];
+    out[`${n}.skip.b`] = [s.cout];
+  }
+}
+
+function attnShapes(s: AttnSpec, out: Shapes): void {
+  out[`${s.name}.norm.g`] = [s.ch];
+  out[`${s.name}.norm.b`] = [s.ch];
+  out[`${s.name}.qkv.w`] = [s.ch, 3 * s.ch];
+  out[`${s.name}.qkv.b`] = [3 * s.ch];
+  out[`${s.name}.proj.w`] = [s.ch, s.ch];
+  out[`${s.name}.proj.b`] = [s.ch];
+}
+
+export function unetParamShapes(cfg: UNetConfig): Shapes {
+  validateConfig(cfg);
+  const e = embedDim(cfg);
+  const out: Shapes = {
+    'time.lin1.w': [sinusoidDim(cfg), e],
+    'time.lin1.b': [e],
+    'time.lin2.w': [e, e],
+    'time.lin2.b': [e],
+    'class.emb': [cfg.numClasses + 1, e],
+    'conv_in.w': [3, 3, cfg.inChannels, cfg.baseChannels],
+    'conv_in.b': [cfg.baseChannels],
+  };
+  const { down, mid, up } = plan(cfg);
+  for (const s of [...down.flat(), ...mid, ...up.flat()]) {
+    if (s.kind === 'res') resShapes(s, cfg, out);
+    else attnShapes(s, out);
+  }
+  out['out.norm.g'] = [cfg.baseChannels];
+  out['out.norm.b'] = [cfg.baseChannels];
+  out['out.conv.w'] = [3, 3, cfg.baseChannels, cfg.inChannels];
+  out['out.conv.b'] = [cfg.inChannels];
+  return out;
+}
+
+/**
+ * Fresh weights: fan-in scaled normals; GroupNorm gains 1; biases 0; the last conv of every
+ * residual branch and the output conv start at 0, so each block starts as the identity.
+ */
+export function initUnetParams(cfg: UNetConfig, seed: number): Params {
+  const shapes = unetParamShapes(cfg);
+  const params: Params = {};
+  let k = 0;
+  for (const [name, shape] of Object.entries(shapes)) {
+    k++;
+    if (name.endsWith('.g')) params[name] = tf.ones(shape);
+    else if (name.endsWith('.b') || name.endsWith('conv2.w') || name === 'out.conv.w' || name.endsWith('proj.w')) {
+      params[name] = tf.zeros(shape);
+    } else {
+      const fanIn = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      const std = name === 'class.emb' ? 1 : 1 / Math.sqrt(fanIn);
+      params[name] = tf.randomNormal(shape, 0, std, 'float32', seed * 100_003 + k);
+    }
+  }
+  return params;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+
+export const silu = (x: tf.Tensor) => tf.mul(x, tf.sigmoid(x));
+
+export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const g = Math.min(groups, c);
+  const xg = x.reshape([b, h, w, g, c / g]);
+  const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
+  const normed = tf.div(tf.sub(xg, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape([b, h, w, c]);
+  return tf.add(tf.mul(normed, gamma), beta) as tf.Tensor4D;
+}
+
+const conv = (p: Params, name: string, x: tf.Tensor4D) =>
+  tf.add(conv2d(x, p[`${name}.w`] as tf.Tensor4D), p[`${name}.b`]) as tf.Tensor4D;
+
+const linear = (p: Params, name: string, x: tf.Tensor) =>
+  tf.add(tf.matMul(x as tf.Tensor2D, p[`${name}.w`] as tf.Tensor2D), p[`${name}.b`]);
+
+/** Sinusoidal embedding of (float) timesteps, as in DDPM / diffusers (cos first, max period 10000). */
+export function timestepEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
+  const half = dim / 2;
+  const freqs = tf.tensor1d(Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half)));
+  const args = tf.mul(t.reshape([-1, 1]), freqs.reshape([1, half]));
+  return tf.concat([tf.cos(args), tf.sin(args)], 1) as tf.Tensor2D;
+}
+
+function resBlock(s: ResSpec, cfg: UNetConfig, p: Params, x: tf.Tensor4D, emb: tf.Tensor2D): tf.Tensor4D {
+  const n = s.name;
+  let h = conv(p, `${n}.conv1`, silu(groupNorm(x, p[`${n}.norm1.g`], p[`${n}.norm1.b`], cfg.groups)) as tf.Tensor4D);
+  h = tf.add(h, linear(p, `${n}.temb`, silu(emb)).reshape([-1, 1, 1, s.cout]));
+  h = conv(p, `${n}.conv2`, silu(groupNorm(h, p[`${n}.norm2.g`], p[`${n}.norm2.b`], cfg.groups)) as tf.Tensor4D);
+  const skip = s.cin === s.cout ? x : conv(p, `${n}.skip`, x);
+  return tf.add(skip, h);
+}
+
+/** Single-head self-attention over the H*W positions, residual. */
+function attention(s: AttnSpec, cfg: UNetConfig, p: Params, x: tf.Tensor4D): tf.Tensor4D {
+  const [b, hh, ww, c] = x.shape;
+  const h = groupNorm(x, p[`${s.name}.norm.g`], p[`${s.name}.norm.b`], cfg.groups).reshape([b * hh * ww, c]);
+  const qkv = linear(p, `${s.name}.qkv`, h).reshape([b, hh * ww, 3 * c]);
+  const [q, k, v] = tf.split(qkv, 3, 2) as tf.Tensor3D[];
+  const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(c)));
+  const out = linear(p, `${s.name}.proj`, tf.matMul(weights, v).reshape([b * hh * ww, c]));
+  return tf.add(x, out.reshape([b, hh, ww, c]));
+}
+
+function runBlocks(blocks: BlockSpec[], cfg: UNetConfig, p: Params, x: tf.Tensor4D, emb: tf.Tensor2D): tf.Tensor4D {
+  for (const s of blocks) x = s.kind === 'res' ? resBlock(s, cfg, p, x, emb) : attention(s, cfg, p, x);
+  return x;
+}
+
+function conditioning(cfg: UNetConfig, p: Params, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Tensor2D {
+  const temb = linear(p, 'time.lin2', silu(linear(p, 'time.lin1', timestepEmbedding(t, sinusoidDim(cfg)))));
+  // one-hot x table instead of gather: gather's gradient needs UnsortedSegmentSum, missing on wasm
+  const cemb = tf.matMul(
+    tf.oneHot(tf.cast(labels, 'int32'), cfg.numClasses + 1).toFloat(),
+    p['class.emb'] as tf.Tensor2D,
+  );
+  return tf.add(temb, cemb) as tf.Tensor2D;
+}
+
+const avgPool2 = (x: tf.Tensor4D) => tf.avgPool(x, 2, 2, 'valid') as tf.Tensor4D;
+const upsample2 = (x: tf.Tensor4D) => tf.image.resizeNearestNeighbor(x, [x.shape[1] * 2, x.shape[2] * 2]);
+
+interface Encoded {
+  /** Output of each level before pooling, shallowest first. */
+  skips: tf.Tensor4D[];
+  mid: tf.Tensor4D;
+  emb: tf.Tensor2D;
+}
+
+function encode(cfg: UNetConfig, p: Params, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): Encoded {
+  const { down, mid } = plan(cfg);
+  const emb = conditioning(cfg, p, t, labels);
+  let h = conv(p, 'conv_in', x);
+  const skips: tf.Tensor4D[] = [];
+  down.forEach((blocks, i) => {
+    h = runBlocks(blocks, cfg, p, h, emb);
+    skips.push(h);
+    if (i < down.length - 1) h = avgPool2(h);
+  });
+  return { skips, mid: runBlocks(mid, cfg, p, h, emb), emb };
+}
+
+/**
+ * The encoder half (conv_in, down path, mid block) at (x, t, labels): multi-scale features
+ * [level 0 .. level L-1, mid], the backbone of RAPM's discriminators.
+ */
+export function unetEncoder(
+  cfg: UNetConfig,
+  p: Params,
+  x: tf.Tensor4D,
+  t: tf.Tensor1D,
+  labels: tf.Tensor1D,
+): tf.Tensor4D[] {
+  const { skips, mid } = encode(cfg, p, x, t, labels);
+  return [...skips, mid];
+}
+
+/** The model output (epsilon or v, per the bundle's config) for a batch of noisy inputs. */
+export function applyUnet(
+  cfg: UNetConfig,
+  p: Params,
+  x: tf.Tensor4D,
+  t: tf.Tensor1D,
+  labels: tf.Tensor1D,
+): tf.Tensor4D {
+  const { up } = plan(cfg);
+  const { skips, mid, emb } = encode(cfg, p, x, t, labels);
+  let h = mid;
+  up.forEach((blocks, k) => {
+    const level = up.length - 1 - k;
+    h = tf.concat([h, skips[level]], 3) as tf.Tensor4D;
+    h = runBlocks(blocks, cfg, p, h, emb);
+    if (level > 0) h = upsample2(h);
+  });
+  return conv(p, 'out.conv', silu(groupNorm(h, p['out.norm.g'], p['out.norm.b'], cfg.groups)) as tf.Tensor4D);
+}
+
+/** Forward FLOPs per image (convolutions, linear layers and attention matmuls; norms and activations omitted). */
+export function unetFlops(cfg: UNetConfig): number {
+  const { down, mid, up } = plan(cfg);
+  const s0 = cfg.imageSize;
+  let flops = conv2dFlops(1, s0, s0, 3, cfg.inChannels, cfg.baseChannels) * 2; // conv_in + conv_out
+  for (const s of [...down.flat(), ...mid, ...up.flat()]) {
+    if (s.kind === 'res') {
+      flops += conv2dFlops(1, s.size, s.size, 3, s.cin, s.cout) + conv2dFlops(1, s.size, s.size, 3, s.cout, s.cout);
+      if (s.cin !== s.cout) flops += conv2dFlops(1, s.size, s.size, 1, s.cin, s.cout);
+    } else {
+      const n = s.size * s.size;
+      flops += 2 * n * s.ch * 4 * s.ch + 2 * 2 * n * n * s.ch; // qkv + proj, scores + weighted sum
+    }
+  }
+  return flops;
+}
+
+export function paramCount(params: Params): number {
+  return Object.values(params).reduce((a, t) => a + t.size, 0);
+}
