@@ -1,0 +1,62 @@
+/**
+ * What the quality meter reads off the evaluator classifier: FID feature vectors, predicted
+ * classes, and class accuracy of conditional samples.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { applyClassifier, type ClassifierConfig, type Params } from './classifier';
+
+export interface Classified {
+  /** [count * featureDim] penultimate activations, row-major. */
+  features: Float32Array;
+  /** [count] argmax class of each image. */
+  predictions: Int32Array;
+  featureDim: number;
+  count: number;
+}
+
+/**
+ * Runs the classifier over `count` NHWC images stored flat in `images` (values in [-1, 1]),
+ * `batchSize` at a time so memory stays bounded, and gathers features and predictions on the CPU.
+ */
+export function classifyImages(
+  cfg: ClassifierConfig,
+  params: Params,
+  images: Float32Array,
+  count: number,
+  batchSize = 256,
+): Classified {
+  const per = cfg.imageSize * cfg.imageSize * cfg.inChannels;
+  if (images.length !== count * per) {
+    throw new Error(`classifyImages: expected ${count} images of ${per} values (${count * per}), got ${images.length}`);
+  }
+  const features = new Float32Array(count * cfg.featureDim);
+  const predictions = new Int32Array(count);
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const [f, pred] = tf.tidy(() => {
+      const x = tf.tensor4d(images.subarray(start * per, (start + n) * per), [
+        n,
+        cfg.imageSize,
+        cfg.imageSize,
+        cfg.inChannels,
+      ]);
+      const out = applyClassifier(cfg, params, x);
+      return [out.features.dataSync(), tf.argMax(out.logits, 1).dataSync()];
+    });
+    features.set(f, start * cfg.featureDim);
+    predictions.set(pred, start);
+  }
+  return { features, predictions, featureDim: cfg.featureDim, count };
+}
+
+/** Fraction of samples whose predicted class is the class they were generated for. */
+export function classAccuracy(predictions: Int32Array, requested: Int32Array): number {
+  if (predictions.length !== requested.length || predictions.length === 0) {
+    throw new Error(
+      `classAccuracy: need equally many predictions and requested classes, got ${predictions.length} and ${requested.length}`,
+    );
+  }
+  let hits = 0;
+  for (let i = 0; i < predictions.length; i++) if (predictions[i] === requested[i]) hits++;
+  return hits / predictions.length;
+}
