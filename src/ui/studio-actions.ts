@@ -1,0 +1,35 @@
+/** The page's actions: each calls the worker and writes the outcome to the store. */
+import { useStudio } from './store';
+import { startStudioWorker, type StudioClient } from './worker-client';
+
+let client: StudioClient | null = null;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function runForward(): Promise<void> {
+  if (!client) return;
+  useStudio.setState({ phase: 'running', error: null });
+  try {
+    const forward = await client.call('forward', { seed: useStudio.getState().seed });
+    useStudio.setState({ phase: 'ready', forward, status: `Forward pass done in ${forward.ms.toFixed(0)} ms` });
+  } catch (err) {
+    useStudio.setState({ phase: 'failed', error: errorText(err) });
+  }
+}
+
+/** Starts the worker, picks a backend, then runs a first forward pass so the page shows something real. */
+export async function startStudio(): Promise<void> {
+  if (client) return;
+  client = startStudioWorker();
+  client.on('status', ({ message }) => useStudio.setState({ status: message }));
+  try {
+    const backend = await client.call('init', undefined);
+    useStudio.setState({ backend, phase: 'ready' });
+  } catch (err) {
+    useStudio.setState({ phase: 'failed', error: errorText(err) });
+    return;
+  }
+  await runForward();
+}
