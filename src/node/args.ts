@@ -1,0 +1,41 @@
+/** Tiny `--name value` / `--flag` parser over node:util's parseArgs, with typed numeric options. */
+import { parseArgs } from 'node:util';
+
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; help: string }>;
+
+export function parseCli<T extends OptionSpec>(usage: string, spec: T): Record<keyof T, string | boolean> {
+  const options = Object.fromEntries(
+    Object.entries(spec).map(([k, v]) => [
+      k,
+      { type: v.type, ...(v.default !== undefined ? { default: v.default } : {}) },
+    ]),
+  );
+  try {
+    const { values } = parseArgs({ options: { ...options, help: { type: 'boolean' } }, allowPositionals: false });
+    if (values.help) {
+      console.log(helpText(usage, spec));
+      process.exit(0);
+    }
+    return values as Record<keyof T, string | boolean>;
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${helpText(usage, spec)}`);
+    process.exit(2);
+  }
+}
+
+function helpText(usage: string, spec: OptionSpec): string {
+  const lines = Object.entries(spec).map(
+    ([k, v]) =>
+      `  --${k}${v.type === 'string' ? ' VALUE' : ''}  ${v.help}${v.default !== undefined ? ` (default ${v.default})` : ''}`,
+  );
+  return `${usage}\n\nOptions:\n${lines.join('\n')}`;
+}
+
+export function num(value: string | boolean, name: string): number {
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isFinite(n)) {
+    console.error(`--${name} must be a number, got '${value}'`);
+    process.exit(2);
+  }
+  return n;
+}
