@@ -1,0 +1,194 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../model-config';
+import { applyUnet, initUnetParams, type Params, type UNetConfig } from '../nn/unet';
+import { loadModelBundle, readModelConfig, saveModelBundle, teacherIdentity, tensorDataHash } from './bundle';
+import { BundleError } from './errors';
+import { parseSafetensors, writeSafetensors, type TensorToWrite } from './safetensors';
+
+const UNET: UNetConfig = {
+  imageSize: 8,
+  inChannels: 1,
+  baseChannels: 8,
+  channelMults: [1, 2],
+  resBlocksPerLevel: 1,
+  attentionLevels: [1],
+  numClasses: 3,
+  groups: 4,
+};
+const CONFIG: ModelConfig = {
+  name: 'tiny-teacher',
+  architecture: 'unet',
+  unet: UNET,
+  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
+  prediction: 'epsilon',
+  data: { channels: 1, height: 8, width: 8, range: [-1, 1] },
+  numClasses: 3,
+  provenance: { command: 'test' },
+};
+
+function expectBundleError(f: () => unknown, code: string, text?: string): void {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(BundleError);
+    expect((e as BundleError).code).toBe(code);
+    if (text) expect((e as Error).message).toContain(text);
+    return;
+  }
+  throw new Error(`expected a BundleError with code ${code}`);
+}
+
+/** Re-write a bundle's tensors and metadata through `edit`, as a foreign tool might. */
+function rewrite(
+  bytes: Uint8Array,
+  edit: (tensors: Map<string, TensorToWrite>, metadata: Record<string, string>) => void,
+): Uint8Array {
+  const file = parseSafetensors(bytes);
+  const tensors = new Map<string, TensorToWrite>();
+  for (const [name, t] of file.tensors)
+    tensors.set(name, { dtype: 'F32', shape: t.shape, data: t.data as Float32Array });
+  const metadata = { ...file.metadata };
+  edit(tensors, metadata);
+  return writeSafetensors(tensors, metadata);
+}
+
+describe('model bundle', () => {
+  let params: Params;
+  beforeEach(() => {
+    params = initUnetParams(UNET, 3);
+  });
+  afterEach(() => {
+    tf.dispose(Object.values(params));
+  });
+
+  it('round-trips config and parameters exactly in F32', async () => {
+    const bytes = await saveModelBundle(CONFIG, params);
+    const loaded = loadModelBundle(bytes);
+    expect(loaded.config).toEqual(CONFIG);
+    expect(Object.keys(loaded.params).sort()).toEqual(Object.keys(params).sort());
+    for (const [name, t] of Object.entries(params)) {
+      expect(loaded.params[name].shape, name).toEqual(t.shape);
+      expect(loaded.params[name].dataSync(), name).toEqual(t.dataSync());
+    }
+    // The loaded network computes what the saved one did.
+    const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const t = tf.tensor1d([10, 500]);
+    const labels = tf.tensor1d([0, 3], 'int32');
+    const a = applyUnet(UNET, params, x, t, labels);
+    const b = applyUnet(UNET, loaded.params, x, t, labels);
+    expect(b.dataSync()).toEqual(a.dataSync());
+    tf.dispose([x, t, labels, a, b, ...Object.values(loaded.params)]);
+    expect(readModelConfig(bytes)).toEqual(CONFIG);
+  });
+
+  it('stores F16 at half the size, within half precision', async () => {
+    const f32 = await saveModelBundle(CONFIG, params);
+    const f16 = await saveModelBundle(CONFIG, params, { dtype: 'F16' });
+    expect(f16.byteLength).toBeLessThan(0.6 * f32.byteLength);
+    const loaded = loadModelBundle(f16);
+    for (const [name, t] of Object.entries(params)) {
+      const want = t.dataSync();
+      const got = loaded.params[name].dataSync();
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) {
+        worst = Math.max(worst, Math.abs(got[i] - want[i]) - (Math.abs(want[i]) * 2 ** -11 + 2 ** -24));
+      }
+      expect(worst, name).toBeLessThanOrEqual(0);
+    }
+    tf.dispose(Object.values(loaded.params));
+  });
+
+  it('names what is wrong with a damaged bundle', async () => {
+    const bytes = await saveModelBundle(CONFIG, params);
+    expectBundleError(() => loadModelBundle(bytes.subarray(0, 100)), 'not-safetensors');
+    expectBundleError(
+      () => loadModelBundle(rewrite(bytes, (t) => t.delete('conv_in.w'))),
+      'missing-tensor',
+      'conv_in.w',
+    );
+    expectBundleError(
+      () =>
+        loadModelBundle(
+          rewrite(bytes, (t) => t.set('lora.a', { dtype: 'F32', shape: [1], data: new Float32Array(1) })),
+        ),
+      'extra-tensor',
+      'lora.a',
+    );
+    expectBundleError(
+      () =>
+        loadModelBundle(
+          rewrite(bytes, (t) => t.set('conv_in.b', { dtype: 'F32', shape: [4, 2], data: new Float32Array(8) })),
+        ),
+      'wrong-shape',
+      'conv_in.b',
+    );
+    expectBundleError(
+      () =>
+        loadModelBundle(
+          rewrite(bytes, (t) => t.set('conv_in.b', { dtype: 'I32', shape: [8], data: new Int32Array(8) })),
+        ),
+      'wrong-dtype',
+      'conv_in.b',
+    );
+    expectBundleError(
+      () => loadModelBundle(rewrite(bytes, (_, m) => (m.config = '{"name":'))),
+      'bad-config',
+      'not JSON',
+    );
+    const noUnet = JSON.stringify({ ...CONFIG, unet: undefined });
+    expectBundleError(
+      () => loadModelBundle(rewrite(bytes, (_, m) => (m.config = noUnet))),
+      'bad-config',
+      'config.unet',
+    );
+    const clash = JSON.stringify({ ...CONFIG, numClasses: 4 });
+    expectBundleError(() => loadModelBundle(rewrite(bytes, (_, m) => (m.config = clash))), 'bad-config', 'numClasses');
+    const odd = JSON.stringify({
+      ...CONFIG,
+      unet: { ...UNET, imageSize: 7 },
+      data: { ...CONFIG.data, height: 7, width: 7 },
+    });
+    expectBundleError(
+      () => loadModelBundle(rewrite(bytes, (_, m) => (m.config = odd))),
+      'bad-config',
+      'cannot be built',
+    );
+    expectBundleError(
+      () => loadModelBundle(rewrite(bytes, (_, m) => (m.format = 'rapm-studio/shard'))),
+      'wrong-format',
+    );
+    expectBundleError(() => loadModelBundle(rewrite(bytes, (_, m) => (m.version = '2'))), 'wrong-format');
+  });
+
+  it('refuses to save parameters that do not match the config', async () => {
+    const { ['conv_in.w']: dropped, ...rest } = params;
+    await expect(saveModelBundle(CONFIG, rest)).rejects.toMatchObject({ code: 'missing-tensor' });
+    const extra = tf.zeros([1]);
+    await expect(saveModelBundle(CONFIG, { ...params, extra })).rejects.toMatchObject({ code: 'extra-tensor' });
+    const wrong = tf.zeros([3, 3, 1, 9]);
+    await expect(saveModelBundle(CONFIG, { ...rest, 'conv_in.w': wrong })).rejects.toMatchObject({
+      code: 'wrong-shape',
+    });
+    tf.dispose([extra, wrong]);
+    expect(dropped.isDisposed).toBe(false);
+  });
+
+  it('hashes the tensor data only: the teacher identity', async () => {
+    // Known vectors: SHA-256 of no bytes, and of the 4 bytes of float32 1.0.
+    expect(await tensorDataHash(writeSafetensors({}))).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+    const one = writeSafetensors({ x: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } }, { any: 'thing' });
+    expect(await tensorDataHash(one)).toBe('e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c');
+
+    const a = await saveModelBundle(CONFIG, params);
+    const renamed = await saveModelBundle({ ...CONFIG, name: 'other', provenance: { steps: '9' } }, params);
+    const other = initUnetParams(UNET, 4);
+    const b = await saveModelBundle(CONFIG, other);
+    tf.dispose(Object.values(other));
+    expect(await tensorDataHash(renamed)).toBe(await tensorDataHash(a));
+    expect(await tensorDataHash(b)).not.toBe(await tensorDataHash(a));
+    expect(await teacherIdentity(a)).toEqual({ name: 'tiny-teacher', sha256: await tensorDataHash(a) });
+  });
+});
