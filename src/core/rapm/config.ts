@@ -1,0 +1,75 @@
+/**
+ * Every knob of a RAPM run, with the defaults the studio and the CLI start from. Fields marked
+ * [reconstructed] are our design where the paper is silent (docs/method.md says why).
+ */
+export type Distance = 'mse' | 'pseudo-huber';
+
+export interface StudentConfig {
+  /** 'lora': teacher + low-rank adapters (the paper); 'full': fine-tune a copy of every weight. */
+  mode: 'lora' | 'full';
+  rank: number;
+  /** LoRA scale is alpha / rank. */
+  alpha: number;
+  /** Parameter-name suffixes that get adapters (conv and linear weights). */
+  targets: string[];
+}
+
+export interface RapmConfig {
+  student: StudentConfig;
+  /** Weight of -mean D_rel(zphi) in the student loss. [reconstructed] */
+  lambdaRel: number;
+  /** Weight of -mean D_abs(zphi). [reconstructed] */
+  lambdaAbs: number;
+  /** Weight of d(zphi, zhat), the relative regression term. [reconstructed] */
+  muRel: number;
+  /** Weight of d(zphi, z~), the absolute regression term. [reconstructed] */
+  muAbs: number;
+  distance: Distance;
+  studentLr: number;
+  studentBetas: [number, number];
+  discLr: number;
+  discBetas: [number, number];
+  /** Trajectories per iteration; the method runs at 1. */
+  batchSize: number;
+  /** EMA of the student's trainable weights, used for sampling and export; 0 disables. */
+  emaDecay: number;
+  seed: number;
+}
+
+export const DEFAULT_RAPM: RapmConfig = {
+  student: {
+    mode: 'lora',
+    rank: 8,
+    alpha: 8,
+    targets: ['conv1.w', 'conv2.w', 'skip.w', 'qkv.w', 'proj.w', 'temb.w', 'conv_in.w', 'out.conv.w'],
+  },
+  lambdaRel: 1,
+  lambdaAbs: 1,
+  muRel: 1,
+  muAbs: 1,
+  distance: 'mse',
+  studentLr: 5e-5,
+  studentBetas: [0, 0.99],
+  discLr: 1e-4,
+  discBetas: [0, 0.99],
+  batchSize: 1,
+  emaDecay: 0.99,
+  seed: 0,
+};
+
+/** One-line explanations of the fields, shown as hints in the studio and in `--help`. */
+export const RAPM_HINTS: Record<string, string> = {
+  'student.mode': "'lora' adds low-rank adapters to the frozen teacher (small export); 'full' trains every weight.",
+  'student.rank': 'LoRA rank r: adapter size; the paper uses rank 1 for SDXL.',
+  'student.alpha': 'LoRA scale numerator: the update is (alpha / rank) * A B.',
+  lambdaRel: 'Adversarial weight of the relative discriminator (student vs. student-from-the-Delta-point).',
+  lambdaAbs: "Adversarial weight of the absolute discriminator (student vs. the teacher's stored point).",
+  muRel: 'Regression weight pulling the student onto the relative target.',
+  muAbs: "Regression weight pulling the student onto the teacher's stored point.",
+  distance: "Regression distance: 'mse' or 'pseudo-huber' (robust to outliers).",
+  studentLr: 'Adam learning rate of the student.',
+  discLr: 'Adam learning rate of both discriminator heads.',
+  batchSize: 'Trajectories per iteration (the method: 1).',
+  emaDecay: "EMA decay of the student's weights used for samples and export (0 = raw weights).",
+  seed: 'Seed of initialisation and trajectory order; runs with equal seeds repeat exactly.',
+};

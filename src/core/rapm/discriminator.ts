@@ -1,0 +1,37 @@
+/**
+ * A discriminator head [reconstructed]: on each multi-scale feature map of the frozen teacher
+ * encoder, conv3x3 -> GroupNorm -> SiLU -> conv1x1 to a one-channel logit map. The backbone is
+ * shared (computed once per input); D_rel and D_abs are two independent sets of these heads.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2d } from '../nn/conv';
+import { groupNorm, silu, type Params } from '../nn/unet';
+
+export function initHeads(featureChannels: number[], seed: number): Params {
+  const p: Params = {};
+  featureChannels.forEach((c, i) => {
+    p[`head.${i}.conv.w`] = tf.randomNormal([3, 3, c, c], 0, 1 / Math.sqrt(9 * c), 'float32', seed * 131 + i);
+    p[`head.${i}.conv.b`] = tf.zeros([c]);
+    p[`head.${i}.norm.g`] = tf.ones([c]);
+    p[`head.${i}.norm.b`] = tf.zeros([c]);
+    p[`head.${i}.out.w`] = tf.randomNormal([1, 1, c, 1], 0, 1 / Math.sqrt(c), 'float32', seed * 131 + 64 + i);
+    p[`head.${i}.out.b`] = tf.zeros([1]);
+  });
+  return p;
+}
+
+/** Per-sample logits [B, L]: every level's logit map flattened and concatenated. */
+export function applyHeads(p: Params, features: tf.Tensor4D[], groups: number): tf.Tensor2D {
+  const b = features[0].shape[0];
+  const maps = features.map((f, i) => {
+    const h = tf.add(conv2d(f, p[`head.${i}.conv.w`] as tf.Tensor4D), p[`head.${i}.conv.b`]) as tf.Tensor4D;
+    const a = silu(groupNorm(h, p[`head.${i}.norm.g`], p[`head.${i}.norm.b`], groups)) as tf.Tensor4D;
+    return tf.add(conv2d(a, p[`head.${i}.out.w`] as tf.Tensor4D), p[`head.${i}.out.b`]).reshape([b, -1]);
+  });
+  return tf.concat(maps, 1) as tf.Tensor2D;
+}
+
+/** Hinge loss of a discriminator: mean(relu(1 - D(real))) + mean(relu(1 + D(fake))). */
+export function hingeLoss(real: tf.Tensor, fake: tf.Tensor): tf.Scalar {
+  return tf.add(tf.mean(tf.relu(tf.sub(1, real))), tf.mean(tf.relu(tf.add(1, fake)))) as tf.Scalar;
+}

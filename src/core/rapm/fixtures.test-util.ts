@@ -1,0 +1,53 @@
+/** Small deterministic fixtures for RAPM tests: a tiny random teacher and random trajectories. */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../model-config';
+import { initUnetParams, type Params } from '../nn/unet';
+import { gaussian } from '../random';
+import type { TrajectoryBatch, TrajectoryGeometry } from './trainer';
+
+export const TINY_MODEL: ModelConfig = {
+  name: 'tiny-test-teacher',
+  architecture: 'unet',
+  unet: {
+    imageSize: 8,
+    inChannels: 1,
+    baseChannels: 8,
+    channelMults: [1, 2],
+    resBlocksPerLevel: 1,
+    attentionLevels: [],
+    numClasses: 3,
+    groups: 4,
+  },
+  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
+  prediction: 'epsilon',
+  data: { channels: 1, height: 8, width: 8, range: [-1, 1] },
+  numClasses: 3,
+};
+
+export const TINY_GEOMETRY: TrajectoryGeometry = {
+  coarseTimesteps: [999, 499],
+  deltaTimesteps: [874, 374],
+  guidance: 2,
+};
+
+/** A teacher whose zero-initialised branches carry signal (as after training). */
+export function tinyTeacher(seed = 0): Params {
+  const p = initUnetParams(TINY_MODEL.unet, seed);
+  let k = 0;
+  for (const n of Object.keys(p)) {
+    const noisy = tf.add(p[n], tf.randomNormal(p[n].shape, 0, 0.05, 'float32', seed * 1000 + k++));
+    p[n].dispose();
+    p[n] = noisy;
+  }
+  return p;
+}
+
+export function tinyBatch(seed: number, b = 1, withDelta = true): TrajectoryBatch {
+  const n = TINY_GEOMETRY.coarseTimesteps.length;
+  const px = 8 * 8;
+  return {
+    positions: gaussian(seed, b * (n + 1) * px),
+    deltaPositions: withDelta ? gaussian(seed + 1, b * n * px) : null,
+    labels: Int32Array.from({ length: b }, (_, i) => (seed + i) % 3),
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * The per-iteration event that the CLI, the worker and the UI all consume. Per-slot arrays
+ * run from the first slot (from pure noise) to the last (to the clean sample).
+ */
+export interface RapmMetrics {
+  iteration: number;
+  /** The total student loss that was minimised (sum over slots, mean over the batch). */
+  studentLoss: number;
+  perSlot: {
+    /** -mean D_rel(z^phi) and -mean D_abs(z^phi), unweighted. */
+    advRel: number[];
+    advAbs: number[];
+    /** d(z^phi, z^) and d(z^phi, z~), unweighted. */
+    regRel: number[];
+    regAbs: number[];
+  };
+  /** Hinge losses of the two discriminators (0 when a discriminator is switched off). */
+  discLossRel: number;
+  discLossAbs: number;
+  /** Fraction of real samples with mean logit > 0 and of fakes with mean logit < 0 (NaN when off). */
+  accuracy: { relReal: number; relFake: number; absReal: number; absFake: number };
+  gradNorm: { student: number; rel: number; abs: number };
+  /** Wall time of the iteration in milliseconds. */
+  ms: number;
+}
+
+/** Flat name -> value view of one event (CSV columns, curve series). */
+export function flattenMetrics(m: RapmMetrics): Record<string, number> {
+  const out: Record<string, number> = {
+    iteration: m.iteration,
+    studentLoss: m.studentLoss,
+    discLossRel: m.discLossRel,
+    discLossAbs: m.discLossAbs,
+    accRelReal: m.accuracy.relReal,
+    accRelFake: m.accuracy.relFake,
+    accAbsReal: m.accuracy.absReal,
+    accAbsFake: m.accuracy.absFake,
+    gradNormStudent: m.gradNorm.student,
+    gradNormRel: m.gradNorm.rel,
+    gradNormAbs: m.gradNorm.abs,
+    ms: m.ms,
+  };
+  for (const [k, values] of Object.entries(m.perSlot)) values.forEach((v, j) => (out[`${k}.slot${j}`] = v));
+  return out;
+}
