@@ -13,18 +13,6 @@ export interface LabelledImages {
   count: number;
 }
 
-/** mulberry32: a tiny seeded PRNG with uniform output in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A Fisher-Yates permutation of 0 .. n-1. */
 export function shuffledOrder(n: number, random: () => number): Int32Array {
   const order = new Int32Array(n);

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../nn/conv';
+import { gaussian } from '../random';
 
 export interface ClassifierConfig {
   imageSize: number;
@@ -33,6 +34,8 @@ export const MNIST_CLASSIFIER: ClassifierConfig = {
   featureDim: 128,
   numClasses: 10,
 };
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Spatial side after all stages: each 'same' 2x2 pool maps s to ceil(s / 2). */
 function finalSide(cfg: ClassifierConfig): number {
@@ -57,7 +60,7 @@ export function classifierParamShapes(cfg: ClassifierConfig): Record<string, num
   return shapes;
 }
 
-/** He-normal weights (fan-in, suits ReLU), zero biases; deterministic in `seed`. */
+/** He-normal weights (fan-in, suits ReLU), zero biases; the same for a seed on every backend. */
 export function initClassifierParams(cfg: ClassifierConfig, seed: number): Params {
   const params: Params = {};
   Object.entries(classifierParamShapes(cfg)).forEach(([name, shape], i) => {
@@ -66,13 +69,13 @@ export function initClassifierParams(cfg: ClassifierConfig, seed: number): Param
       return;
     }
     const fanIn = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    params[name] = tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed * 1000 + i);
+    params[name] = tf.mul(tf.tensor(gaussian(seed * 1000 + i, size(shape)), shape), Math.sqrt(2 / fanIn));
   });
   return params;
 }
 
 export function classifierParamCount(cfg: ClassifierConfig): number {
-  return Object.values(classifierParamShapes(cfg)).reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  return Object.values(classifierParamShapes(cfg)).reduce((n, s) => n + size(s), 0);
 }
 
 export interface ClassifierOutput {

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './classifier-trainer';
 import { fidOfFeatures, fitGaussian, frechetDistance, FidInputError, type Gaussian } from './fid';
+import { gaussian as normals } from '../random';
 import { matMul } from './linalg';
-
-function normal(rnd: () => number): number {
-  // Box-Muller; 1 - u keeps the log argument in (0, 1].
-  return Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-}
 
 function gaussian(mean: number[], cov: Float64Array): Gaussian {
   return { mean: Float64Array.from(mean), cov, dim: mean.length, count: 0 };
@@ -21,9 +16,7 @@ function diag(values: number[]): Float64Array {
 
 /** A random orthogonal matrix: Gram-Schmidt on a random Gaussian matrix. */
 function randomRotation(n: number, seed: number): Float64Array {
-  const rnd = seededRandom(seed);
-  const q = new Float64Array(n * n);
-  for (let i = 0; i < n * n; i++) q[i] = normal(rnd);
+  const q = Float64Array.from(normals(seed, n * n));
   for (let c = 0; c < n; c++) {
     for (let p = 0; p < c; p++) {
       let dot = 0;
@@ -60,14 +53,14 @@ describe('fitGaussian', () => {
 
 describe('frechetDistance', () => {
   it('is 0 for identical feature sets', () => {
-    const rnd = seededRandom(3);
     const dim = 128;
     const count = 600;
+    const z = normals(3, count);
+    const noise = normals(4, count * dim);
     const f = new Float32Array(count * dim);
     // Correlated, partly degenerate features: like ReLU outputs, some dimensions are mostly 0.
     for (let i = 0; i < count; i++) {
-      const z = normal(rnd);
-      for (let d = 0; d < dim; d++) f[i * dim + d] = Math.max(0, z * (d % 7) + normal(rnd) * (d % 3));
+      for (let d = 0; d < dim; d++) f[i * dim + d] = Math.max(0, z[i] * (d % 7) + noise[i * dim + d] * (d % 3));
     }
     expect(fidOfFeatures(f, count, f, count, dim)).toBeLessThan(1e-8);
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './classifier-trainer';
+import { mulberry32 } from '../random';
 import { fromEigen, matMul, psdSqrt, symmetricEigen } from './linalg';
 
 function randomSymmetric(n: number, seed: number): Float64Array {
-  const rnd = seededRandom(seed);
+  const rnd = mulberry32(seed);
   const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i * n + j] = a[j * n + i] = rnd() * 2 - 1;
   return a;

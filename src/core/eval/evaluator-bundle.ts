@@ -1,0 +1,115 @@
+/**
+ * The shipped evaluator (public/evaluator.safetensors): the classifier's F32 weights under their
+ * parameter names, with `__metadata__` holding
+ *   format: 'rapm-evaluator', version: '1', config: JSON of ClassifierConfig,
+ *   and free-form provenance strings (command, data, steps, testAccuracy, ...).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BundleError, SafetensorsError } from '../io/errors';
+import { parseSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors';
+import { classifierParamShapes, type ClassifierConfig, type Params } from './classifier';
+
+export const EVALUATOR_FORMAT = 'rapm-evaluator';
+export const EVALUATOR_VERSION = '1';
+const RESERVED = ['format', 'version', 'config'];
+
+export interface Evaluator {
+  config: ClassifierConfig;
+  params: Params;
+  provenance: Record<string, string>;
+}
+
+/** Serialises trained parameters (read back from the tensors, which stay owned by the caller). */
+export function encodeEvaluator(
+  config: ClassifierConfig,
+  params: Params,
+  provenance: Record<string, string>,
+): Uint8Array {
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const [name, shape] of Object.entries(classifierParamShapes(config))) {
+    const t = params[name];
+    if (!t) throw new BundleError('missing-tensor', `encodeEvaluator: parameter '${name}' is missing`);
+    tensors[name] = { dtype: 'F32', shape, data: t.dataSync() as Float32Array };
+  }
+  const clash = RESERVED.find((k) => k in provenance);
+  if (clash) throw new BundleError('bad-input', `encodeEvaluator: provenance key '${clash}' is reserved`);
+  const metadata = {
+    format: EVALUATOR_FORMAT,
+    version: EVALUATOR_VERSION,
+    config: JSON.stringify(config),
+    ...provenance,
+  };
+  return writeSafetensors(tensors, metadata);
+}
+
+function parseConfig(text: string | undefined): ClassifierConfig {
+  let c: Partial<ClassifierConfig>;
+  try {
+    c = JSON.parse(text ?? '') as Partial<ClassifierConfig>;
+  } catch (e) {
+    throw new BundleError(
+      'bad-config',
+      'evaluator: __metadata__.config is not JSON; re-create the file with npm run evaluator:train',
+      {
+        cause: e,
+      },
+    );
+  }
+  const isCount = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  const ok =
+    c &&
+    isCount(c.imageSize) &&
+    isCount(c.inChannels) &&
+    isCount(c.featureDim) &&
+    isCount(c.numClasses) &&
+    Array.isArray(c.channels) &&
+    c.channels.length > 0 &&
+    c.channels.every(isCount);
+  if (!ok) throw new BundleError('bad-config', `evaluator: __metadata__.config is not a classifier config: ${text}`);
+  return c as ClassifierConfig;
+}
+
+/** Loads an evaluator file into tensors (owned by the caller). Throws BundleError on any mismatch. */
+export function decodeEvaluator(bytes: Uint8Array | ArrayBuffer): Evaluator {
+  let file;
+  try {
+    file = parseSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof SafetensorsError) {
+      throw new BundleError('not-safetensors', `evaluator: not a readable safetensors file: ${e.message}`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  const { format, version, config: configText, ...provenance } = file.metadata;
+  if (format !== EVALUATOR_FORMAT || version !== EVALUATOR_VERSION) {
+    throw new BundleError(
+      'wrong-format',
+      `evaluator: expected format '${EVALUATOR_FORMAT}' version ${EVALUATOR_VERSION}, got '${format}' version ${version}; ` +
+        'use public/evaluator.safetensors or re-create it with npm run evaluator:train',
+    );
+  }
+  const config = parseConfig(configText);
+  const shapes = classifierParamShapes(config);
+  for (const name of file.tensors.keys()) {
+    if (!(name in shapes)) throw new BundleError('extra-tensor', `evaluator: unexpected tensor '${name}'`);
+  }
+  const checked: [string, Float32Array, number[]][] = [];
+  for (const [name, shape] of Object.entries(shapes)) {
+    const t = file.tensors.get(name);
+    if (!t) throw new BundleError('missing-tensor', `evaluator: tensor '${name}' is missing`);
+    if (t.dtype !== 'F32')
+      throw new BundleError('wrong-dtype', `evaluator: tensor '${name}' is ${t.dtype}, expected F32`);
+    if (t.shape.join(',') !== shape.join(',')) {
+      throw new BundleError(
+        'wrong-shape',
+        `evaluator: tensor '${name}' has shape [${t.shape.join(', ')}], the config needs [${shape.join(', ')}]`,
+      );
+    }
+    checked.push([name, t.data, shape]);
+  }
+  const params: Params = {};
+  for (const [name, data, shape] of checked) params[name] = tf.tensor(data, shape, 'float32');
+  return { config, params, provenance };
+}
