@@ -10,7 +10,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { AdapterSummary, BackendAttempt, BackendName, BackendReport } from './protocol';
+import { BACKENDS, type AdapterSummary, type BackendAttempt, type BackendName, type BackendReport } from './protocol';
 
 /** Raised when no backend works at all; the message lists every backend's reason. */
 export class NoBackendError extends Error {
@@ -75,11 +75,11 @@ async function probeWasm(): Promise<null> {
   return null;
 }
 
-const candidates: { backend: BackendName; probe: () => Promise<AdapterSummary | null> }[] = [
-  { backend: 'webgpu', probe: probeWebgpu },
-  { backend: 'webgl', probe: probeWebgl },
-  { backend: 'wasm', probe: probeWasm },
-];
+const probes: Record<BackendName, () => Promise<AdapterSummary | null>> = {
+  webgpu: probeWebgpu,
+  webgl: probeWebgl,
+  wasm: probeWasm,
+};
 
 async function smokeTest(): Promise<void> {
   const y = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.scalar(1)));
@@ -95,12 +95,15 @@ function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export async function selectBackend(onStatus: (message: string) => void): Promise<BackendReport> {
+export async function selectBackend(
+  onStatus: (message: string) => void,
+  backends: readonly BackendName[] = BACKENDS,
+): Promise<BackendReport> {
   const attempts: BackendAttempt[] = [];
-  for (const { backend, probe } of candidates) {
+  for (const backend of backends) {
     onStatus(`Trying ${backend}…`);
     try {
-      const adapter = await probe();
+      const adapter = await probes[backend]();
       if (!(await tf.setBackend(backend))) {
         throw new BackendUnavailable(`tf.setBackend('${backend}') failed to initialise (see the worker console)`);
       }

@@ -4,7 +4,9 @@
  * structured-cloneable data crosses it: the UI never sees a tensor.
  */
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm';
+/** In order of preference: the fastest first. */
+export const BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
+export type BackendName = (typeof BACKENDS)[number];
 
 /** What the browser says about the GPU behind the backend; empty strings where it declines to say. */
 export interface AdapterSummary {
@@ -27,6 +29,11 @@ export interface BackendReport {
   attempts: BackendAttempt[];
 }
 
+export interface InitRequest {
+  /** Backends to try, in this order; all of BACKENDS when omitted. */
+  backends?: BackendName[];
+}
+
 export interface ForwardRequest {
   seed: number;
 }
@@ -45,7 +52,7 @@ export interface ForwardResult {
 
 /** Each method's argument and result: the worker implements it, the client calls it. */
 export interface StudioApi {
-  init: { args: void; result: BackendReport };
+  init: { args: InitRequest; result: BackendReport };
   forward: { args: ForwardRequest; result: ForwardResult };
 }
 

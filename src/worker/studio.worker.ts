@@ -5,6 +5,7 @@
 import { selectBackend } from './backend';
 import { runForwardPreview } from './forward-preview';
 import type {
+  BackendReport,
   EventMessage,
   EventName,
   Method,
@@ -21,17 +22,17 @@ function emit<E extends EventName>(event: E, payload: StudioEvents[E]): void {
   self.postMessage(message);
 }
 
-let ready: Promise<StudioApi['init']['result']> | null = null;
-
-function init(): Promise<StudioApi['init']['result']> {
-  ready ??= selectBackend((message) => emit('status', { message }));
-  return ready;
-}
+/** tfjs has one global backend, so it is chosen once; a second `init` gets the first answer. */
+let ready: Promise<BackendReport> | null = null;
 
 const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioApi[M]['result']> } = {
-  init,
+  init: ({ backends }) => {
+    ready ??= selectBackend((message) => emit('status', { message }), backends);
+    return ready;
+  },
   forward: async (args) => {
-    await init();
+    if (!ready) throw new Error('forward was called before init: call init first to choose a backend');
+    await ready;
     emit('status', { message: 'Running the UNet forward pass…' });
     return runForwardPreview(args);
   },
