@@ -6,15 +6,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../nn/conv';
 import { groupNorm, silu, type Params } from '../nn/unet';
+import { gaussian } from '../random';
+
+const normal = (shape: number[], std: number, seed: number) =>
+  tf.tensor(
+    gaussian(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+    ).map((v) => v * std),
+    shape,
+  );
 
 export function initHeads(featureChannels: number[], seed: number): Params {
   const p: Params = {};
   featureChannels.forEach((c, i) => {
-    p[`head.${i}.conv.w`] = tf.randomNormal([3, 3, c, c], 0, 1 / Math.sqrt(9 * c), 'float32', seed * 131 + i);
+    p[`head.${i}.conv.w`] = normal([3, 3, c, c], 1 / Math.sqrt(9 * c), seed * 131 + i + 1);
     p[`head.${i}.conv.b`] = tf.zeros([c]);
     p[`head.${i}.norm.g`] = tf.ones([c]);
     p[`head.${i}.norm.b`] = tf.zeros([c]);
-    p[`head.${i}.out.w`] = tf.randomNormal([1, 1, c, 1], 0, 1 / Math.sqrt(c), 'float32', seed * 131 + 64 + i);
+    p[`head.${i}.out.w`] = normal([1, 1, c, 1], 1 / Math.sqrt(c), seed * 131 + 64 + i + 1);
     p[`head.${i}.out.b`] = tf.zeros([1]);
   });
   return p;

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../nn/unet';
+import { gaussian } from '../random';
 import type { StudentConfig } from './config';
 
 export function loraTargets(teacher: Params, cfg: StudentConfig): string[] {
@@ -21,7 +22,8 @@ export function initStudentWeights(teacher: Params, cfg: StudentConfig, seed: nu
     const shape = teacher[name].shape;
     const fanIn = shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const cout = shape[shape.length - 1];
-    out[`lora.${name}.A`] = tf.randomNormal([fanIn, cfg.rank], 0, 1 / Math.sqrt(fanIn), 'float32', seed * 7_919 + i);
+    const a = gaussian(seed * 7_919 + i + 1, fanIn * cfg.rank).map((v) => v / Math.sqrt(fanIn));
+    out[`lora.${name}.A`] = tf.tensor2d(a, [fanIn, cfg.rank]);
     out[`lora.${name}.B`] = tf.zeros([cfg.rank, cout]);
   });
   return out;

@@ -79,18 +79,106 @@ export class RapmTrainer {
   /** One iteration: student update, then both discriminator updates. */
   step(batch: TrajectoryBatch): RapmMetrics {
     const start = performance.now();
-    const { cfg, model } = this;
     const b = batch.labels.length;
     const n = this.slots;
-    const { height: h, width: w, channels: c } = model.data;
-    const times = this.slotTimes(b);
+    const pass = this.studentGradients(batch);
+    const studentGradNorm = globalNorm(pass.grads);
+    this.trainable = this.adamStudent.apply(this.trainable, pass.grads);
+    this.updateEma();
 
-    // Inputs that do not depend on this iteration's gradient: slot starts, targets.
-    const fixed = tf.tidy(() => {
+    // Discriminator updates on one shared encoder pass over [fake; relative real; absolute real].
+    const { fixed } = pass;
+    const disc = this.discriminatorStep(
+      pass.studentPoint,
+      fixed.relativeTarget,
+      fixed.teacherPoints,
+      fixed.slotLabels,
+      fixed.times.encoder,
+    );
+
+    const perSlot = (t: tf.Tensor1D) => slotMeans(t.dataSync(), n, b);
+    const metrics: RapmMetrics = {
+      iteration: ++this.iteration,
+      studentLoss: pass.loss.dataSync()[0],
+      perSlot: {
+        advRel: perSlot(pass.terms.advRel),
+        advAbs: perSlot(pass.terms.advAbs),
+        regRel: perSlot(pass.terms.regRel),
+        regAbs: perSlot(pass.terms.regAbs),
+      },
+      discLossRel: disc.discLossRel,
+      discLossAbs: disc.discLossAbs,
+      accuracy: disc.accuracy,
+      gradNorm: { student: studentGradNorm, rel: disc.gradNormRel, abs: disc.gradNormAbs },
+      ms: 0,
+    };
+    disposePass(pass);
+    metrics.ms = performance.now() - start;
+    return metrics;
+  }
+
+  /**
+   * The student loss and its gradient for one batch, nothing updated. Slot starts and both
+   * targets are computed first, outside the differentiated function: they are constants to it,
+   * which is exactly the method's detach().
+   */
+  studentGradients(batch: TrajectoryBatch): StudentPass {
+    const { cfg } = this;
+    const b = batch.labels.length;
+    const fixed = this.prepare(batch);
+    const names = Object.keys(this.trainable);
+    let studentPoint: tf.Tensor4D | null = null;
+    const terms: Record<string, tf.Tensor1D> = {};
+    const { value, grads } = tf.tidy(() => {
+      const f = (...ws: tf.Tensor[]) => {
+        const trainable = Object.fromEntries(names.map((k, i) => [k, ws[i]]));
+        const zphi = this.studentStep(
+          trainable,
+          fixed.slotStarts,
+          fixed.times.start,
+          fixed.times.end,
+          fixed.slotLabels,
+        );
+        studentPoint = tf.keep(zphi);
+        const t = this.studentTerms(
+          zphi,
+          fixed.relativeTarget,
+          fixed.teacherPoints,
+          fixed.slotLabels,
+          fixed.times.encoder,
+        );
+        for (const [k, v] of Object.entries(t)) terms[k] = tf.keep(v);
+        const total = tf.addN([
+          tf.mul(t.advRel, cfg.lambdaRel),
+          tf.mul(t.advAbs, cfg.lambdaAbs),
+          tf.mul(t.regRel, cfg.muRel),
+          tf.mul(t.regAbs, cfg.muAbs),
+        ]);
+        return tf.div(tf.sum(total), b) as tf.Scalar; // sum over slots, mean over the batch
+      };
+      const r = tf.valueAndGrads(f)(names.map((k) => this.trainable[k]));
+      return { value: r.value, grads: Object.fromEntries(names.map((k, i) => [k, r.grads[i]])) };
+    });
+    return {
+      loss: value,
+      grads,
+      studentPoint: studentPoint!,
+      terms: terms as StudentPass['terms'],
+      fixed,
+    };
+  }
+
+  /** Everything the gradient must not flow through: slot starts, Delta points, both targets. */
+  prepare(batch: TrajectoryBatch): FixedInputs {
+    const b = batch.labels.length;
+    const n = this.slots;
+    const { height: h, width: w, channels: c } = this.model.data;
+    const times = this.slotTimes(b);
+    const tensors = tf.tidy(() => {
       const positions = tf.tensor(batch.positions, [b, n + 1, h, w, c]);
       const labels = tf.tensor1d(batch.labels, 'int32');
       const slotLabels = tf.tile(labels, [n]) as tf.Tensor1D; // slot-major: sample i of slot j at j*b + i
-      const teacherPoints = slotMajor(positions.slice([0, 1], [b, n]), n) as tf.Tensor4D;
+      const teacherPoints = slotMajor(positions.slice([0, 1], [b, n]), n);
       const slotStarts = this.rollout(positions.slice([0, 0], [b, 1]).reshape([b, h, w, c]) as tf.Tensor4D, labels);
       const deltaPoints = batch.deltaPositions
         ? slotMajor(tf.tensor(batch.deltaPositions, [b, n, h, w, c]), n)
@@ -98,66 +186,7 @@ export class RapmTrainer {
       const relativeTarget = this.studentStep(this.trainable, deltaPoints, times.delta, times.end, slotLabels);
       return { slotStarts, teacherPoints, relativeTarget, slotLabels };
     });
-
-    // Student update.
-    const names = Object.keys(this.trainable);
-    let studentPoint: tf.Tensor4D | null = null;
-    const parts: Record<string, tf.Tensor1D> = {};
-    const g = tf.tidy(() => {
-      const f = (...ws: tf.Tensor[]) => {
-        const trainable = Object.fromEntries(names.map((k, i) => [k, ws[i]]));
-        const zphi = this.studentStep(trainable, fixed.slotStarts, times.start, times.end, fixed.slotLabels);
-        studentPoint = tf.keep(zphi);
-        const terms = this.studentTerms(
-          zphi,
-          fixed.relativeTarget,
-          fixed.teacherPoints,
-          fixed.slotLabels,
-          times.encoder,
-        );
-        for (const [k, v] of Object.entries(terms)) parts[k] = tf.keep(v);
-        const total = tf.addN([
-          tf.mul(terms.advRel, cfg.lambdaRel),
-          tf.mul(terms.advAbs, cfg.lambdaAbs),
-          tf.mul(terms.regRel, cfg.muRel),
-          tf.mul(terms.regAbs, cfg.muAbs),
-        ]);
-        return tf.div(tf.sum(total), b) as tf.Scalar; // sum over slots, mean over the batch
-      };
-      const { value, grads } = tf.valueAndGrads(f)(names.map((k) => this.trainable[k]));
-      return { value, grads: Object.fromEntries(names.map((k, i) => [k, grads[i]])) };
-    });
-    const studentGradNorm = globalNorm(g.grads);
-    this.trainable = this.adamStudent.apply(this.trainable, g.grads);
-    tf.dispose(g.grads);
-    this.updateEma();
-
-    // Discriminator updates on one shared encoder pass over [fake; relative real; absolute real].
-    const disc = this.discriminatorStep(
-      studentPoint!,
-      fixed.relativeTarget,
-      fixed.teacherPoints,
-      fixed.slotLabels,
-      times.encoder,
-    );
-
-    const perSlot = (t: tf.Tensor1D) => slotMeans(t.dataSync(), n, b);
-    const metrics: RapmMetrics = {
-      iteration: ++this.iteration,
-      studentLoss: g.value.dataSync()[0],
-      perSlot: {
-        advRel: perSlot(parts.advRel),
-        advAbs: perSlot(parts.advAbs),
-        regRel: perSlot(parts.regRel),
-        regAbs: perSlot(parts.regAbs),
-      },
-      ...disc,
-      gradNorm: { student: studentGradNorm, rel: disc.gradNormRel, abs: disc.gradNormAbs },
-      ms: 0,
-    };
-    tf.dispose([g.value, studentPoint!, ...Object.values(parts), ...Object.values(fixed)]);
-    metrics.ms = performance.now() - start;
-    return metrics;
+    return { ...tensors, times };
   }
 
   /** The EMA weights (or the raw ones when the EMA is off) to sample and export with. */
@@ -336,6 +365,38 @@ export class RapmTrainer {
     this.adamRel.dispose();
     this.adamAbs.dispose();
   }
+}
+
+export interface FixedInputs {
+  /** z_n for every slot: the detached start of the student's step (slot-major, N*B rows). */
+  slotStarts: tf.Tensor4D;
+  /** z~_n: the teacher's stored points at the end of each slot. */
+  teacherPoints: tf.Tensor4D;
+  /** z^_n: detach(student step from the Delta point). */
+  relativeTarget: tf.Tensor4D;
+  slotLabels: tf.Tensor1D;
+  times: SlotTimes;
+}
+
+export interface StudentPass {
+  loss: tf.Scalar;
+  grads: Params;
+  /** z^phi_n for every slot (a value, no longer attached to the gradient). */
+  studentPoint: tf.Tensor4D;
+  terms: { advRel: tf.Tensor1D; advAbs: tf.Tensor1D; regRel: tf.Tensor1D; regAbs: tf.Tensor1D };
+  fixed: FixedInputs;
+}
+
+export function disposePass(pass: StudentPass): void {
+  const { times: _times, ...fixed } = pass.fixed;
+  void _times;
+  tf.dispose([
+    pass.loss,
+    pass.studentPoint,
+    ...Object.values(pass.grads),
+    ...Object.values(pass.terms),
+    ...Object.values(fixed),
+  ]);
 }
 
 interface SlotTimes {
