@@ -67,6 +67,7 @@ export type ShardErrorCode =
   | 'wrong-dtype'
   | 'non-finite'
   | 'label-out-of-range'
+  | 'seed-out-of-range'
   | 'teacher-mismatch'
   | 'bad-input';
 
@@ -87,8 +88,8 @@ export class ShardNotSafetensorsError extends ShardError {
 
 /** Metadata missing, of another format or version, or inconsistent with itself or the tensors. */
 export class ShardMetadataError extends ShardError {
-  constructor(code: 'wrong-format' | 'bad-metadata', message: string) {
-    super(code, message);
+  constructor(code: 'wrong-format' | 'bad-metadata', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -110,7 +111,12 @@ export class ShardValueError extends ShardError {
   readonly tensor: string;
   /** Index of the first bad element, one entry per dimension. */
   readonly index: number[];
-  constructor(code: 'non-finite' | 'label-out-of-range', tensor: string, index: number[], message: string) {
+  constructor(
+    code: 'non-finite' | 'label-out-of-range' | 'seed-out-of-range',
+    tensor: string,
+    index: number[],
+    message: string,
+  ) {
     super(code, message);
     this.tensor = tensor;
     this.index = index;
