@@ -78,7 +78,7 @@ describe('RAPM positions and detach semantics', () => {
 
     // Reference gradient with the starts and both targets rebuilt from plain numbers (truly constant).
     const names = Object.keys(trainer.trainable);
-    const constant = async (t: tf.Tensor) => tf.tensor(await t.data(), t.shape) as tf.Tensor4D;
+    const constant = async (t: tf.Tensor4D) => tf.tensor4d(await t.data(), t.shape);
     const [z, zhat, zt] = await Promise.all(
       [pass.fixed.slotStarts, pass.fixed.relativeTarget, pass.fixed.teacherPoints].map(constant),
     );

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { loadModelBundle } from '../io/bundle';
+import { seededNoise } from '../diffusion/sampler';
+import { DEFAULT_RAPM } from './config';
+import { TINY_GEOMETRY, TINY_MODEL, tinyBatch, tinyTeacher } from './fixtures.test-util';
+import { exportLora, exportMerged, loadLora, sampleStudent } from './student';
+import { RapmTrainer } from './trainer';
+
+describe('student export', () => {
+  it('LoRA-only and merged exports load and sample the same images as the trainer', async () => {
+    const teacher = tinyTeacher(7);
+    const trainer = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, {
+      ...DEFAULT_RAPM,
+      studentLr: 1e-3,
+      emaDecay: 0,
+    });
+    for (let i = 0; i < 2; i++) trainer.step(tinyBatch(i));
+    const provenance = { teacher: { name: TINY_MODEL.name, sha256: 'ab'.repeat(32) }, iterations: 2 };
+    const lora = await exportLora(TINY_MODEL, trainer.cfg.student, trainer.trainable, provenance);
+    const merged = await exportMerged(TINY_MODEL, teacher, trainer.cfg.student, trainer.trainable, provenance);
+    expect(lora.byteLength).toBeLessThan(merged.byteLength);
+
+    const fromLora = loadLora(lora, TINY_MODEL, provenance.teacher.sha256, teacher);
+    const fromMerged = loadModelBundle(merged);
+    expect(fromMerged.config.name).toBe(`${TINY_MODEL.name}-rapm-student`);
+    const noise = seededNoise([1, 2, 3], 8, 8, 1);
+    const labels = tf.tensor1d([0, 1, 2], 'int32');
+    const a = sampleStudent(fromLora.model, fromLora.params, noise, labels);
+    const b = sampleStudent(fromMerged.config, fromMerged.params, noise, labels);
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-4);
+    // and the student is not just the teacher
+    const t = sampleStudent(TINY_MODEL, teacher, noise, labels);
+    expect(tf.max(tf.abs(tf.sub(a, t))).dataSync()[0]).toBeGreaterThan(1e-4);
+  });
+
+  it('refuses adapters of another teacher', async () => {
+    const teacher = tinyTeacher(8);
+    const trainer = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, DEFAULT_RAPM);
+    const lora = await exportLora(TINY_MODEL, trainer.cfg.student, trainer.trainable, {
+      teacher: { name: 'x', sha256: '00'.repeat(32) },
+      iterations: 0,
+    });
+    expect(() => loadLora(lora, TINY_MODEL, '11'.repeat(32), teacher)).toThrow(/belong to teacher 'x'/);
+  });
+});
