@@ -1,0 +1,101 @@
+/**
+ * npm run shards:check -- [--teacher model.safetensors] FILES...
+ * Validates trajectory shards (docs/shard-format.md): one table line per file, or its error.
+ * With --teacher, each shard must also come from that model bundle. Exits 1 if any file fails.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { teacherIdentity } from '../core/io/bundle';
+import { FormatError } from '../core/io/errors';
+import { validateShard, type ShardSummary, type TeacherIdentity } from '../core/io/shards';
+
+const USAGE = 'usage: npm run shards:check -- [--teacher model.safetensors] SHARD.safetensors...';
+
+const COLUMNS = [
+  'file',
+  'status',
+  'K',
+  'N',
+  'M',
+  'delta',
+  'CxHxW',
+  'dtype',
+  'deltaPos',
+  'seeds',
+  'cfg',
+  'teacher',
+  'MB',
+];
+
+function row(file: string, s: ShardSummary): string[] {
+  const d = s.data;
+  return [
+    file,
+    'ok',
+    String(s.count),
+    String(s.slots),
+    String(s.fineStepsPerSlot),
+    String(s.delta),
+    `${d.channels}x${d.height}x${d.width}`,
+    s.positionsDtype,
+    s.hasDelta ? 'yes' : 'no',
+    s.hasSeeds ? 'yes' : 'no',
+    String(s.guidanceScale),
+    `${s.teacher.name}@${s.teacher.sha256.slice(0, 12)}`,
+    (s.byteLength / 1e6).toFixed(1),
+  ];
+}
+
+async function main(): Promise<number> {
+  let values: { teacher?: string };
+  let files: string[];
+  try {
+    const parsed = parseArgs({ options: { teacher: { type: 'string' } }, allowPositionals: true });
+    values = parsed.values;
+    files = parsed.positionals;
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (files.length === 0) {
+    console.error(USAGE);
+    return 2;
+  }
+  let teacher: TeacherIdentity | undefined;
+  if (values.teacher) {
+    try {
+      teacher = await teacherIdentity(readFileSync(values.teacher));
+    } catch (e) {
+      console.error(`cannot use --teacher ${values.teacher}: ${(e as Error).message}`);
+      return 2;
+    }
+    console.log(`teacher ${teacher.name} sha256 ${teacher.sha256}`);
+  }
+
+  const table: string[][] = [COLUMNS];
+  const failures: string[] = [];
+  for (const path of files) {
+    const name = basename(path);
+    try {
+      table.push(row(name, validateShard(readFileSync(path), teacher)));
+    } catch (e) {
+      const code = e instanceof FormatError ? e.code : ((e as NodeJS.ErrnoException).code ?? 'error');
+      failures.push(`${name}  FAILED [${code}] ${(e as Error).message}`);
+    }
+  }
+  const widths = COLUMNS.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  if (table.length > 1)
+    for (const r of table)
+      console.log(
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      );
+  for (const f of failures) console.log(f);
+  console.log(`${table.length - 1} of ${files.length} shard(s) valid`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
