@@ -1,0 +1,87 @@
+/**
+ * npm run trajectories -- --teacher FILE --count 1000 --per-shard 256 --coarse 4 --fine 8 --guidance 2
+ *   --seed 0 --out DIR [--dtype f16|f32] [--batch 32] [--backend wasm]
+ *
+ * Precomputes the teacher's trajectories into DIR/shard-00000.safetensors ... and DIR/manifest.json
+ * (see src/node/trajectory-shards.ts). Deterministic for a seed; rerunning resumes at the first
+ * missing or damaged shard.
+ */
+import { readFile } from 'node:fs/promises';
+import { TimestepGridError } from '../core/diffusion/timesteps';
+import { FormatError } from '../core/io/errors';
+import type { FloatDtype } from '../core/io/shards';
+import { TrajectoryRequestError } from '../core/trajectories';
+import { num, parseCli } from '../node/args';
+import { parseBackend, useBackend } from '../node/backend';
+import { Progress } from '../node/progress';
+import { ShardDirError, writeShardDir } from '../node/trajectory-shards';
+
+const args = parseCli('npm run trajectories -- --teacher FILE --out DIR [options]', {
+  teacher: { type: 'string', default: 'public/teacher.safetensors', help: 'teacher model bundle' },
+  out: { type: 'string', default: 'public/shards', help: 'output directory' },
+  count: { type: 'string', default: '1000', help: 'trajectories in all' },
+  'per-shard': { type: 'string', default: '256', help: 'trajectories per shard file' },
+  coarse: { type: 'string', default: '4', help: 'N, coarse slots' },
+  fine: { type: 'string', default: '8', help: 'M, teacher DDIM steps per slot (>= 2)' },
+  guidance: { type: 'string', default: '2', help: 'teacher classifier-free guidance scale' },
+  seed: { type: 'string', default: '0', help: 'trajectory k uses seed * 1e6 + k and class k % classes' },
+  dtype: { type: 'string', default: 'f16', help: 'storage of positions: f16 or f32' },
+  batch: { type: 'string', default: '32', help: 'trajectories per teacher batch' },
+  backend: { type: 'string', default: 'wasm', help: 'tfjs backend: wasm, webgpu (needs npm package webgpu) or cpu' },
+});
+
+function dtypeArg(v: string | boolean): FloatDtype {
+  if (v === 'f16' || v === 'f32') return v === 'f16' ? 'F16' : 'F32';
+  console.error(`--dtype must be f16 or f32, got '${v}'`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  console.error(`backend: ${await useBackend(parseBackend(String(args.backend)))}`);
+  const count = num(args.count, 'count');
+  const perShard = num(args['per-shard'], 'per-shard');
+  const teacherPath = String(args.teacher);
+  const outDir = String(args.out);
+  const settings = {
+    count,
+    perShard,
+    slots: num(args.coarse, 'coarse'),
+    stepsPerSlot: num(args.fine, 'fine'),
+    guidanceScale: num(args.guidance, 'guidance'),
+    seed: num(args.seed, 'seed'),
+    dtype: dtypeArg(args.dtype),
+    batchSize: num(args.batch, 'batch'),
+  };
+  const command =
+    `npm run trajectories -- --teacher ${teacherPath} --count ${count} --per-shard ${perShard} ` +
+    `--coarse ${settings.slots} --fine ${settings.stepsPerSlot} --guidance ${settings.guidanceScale} ` +
+    `--seed ${settings.seed} --out ${outDir} --dtype ${settings.dtype.toLowerCase()}`;
+  const progress = new Progress(count, 'traj');
+  const manifest = await writeShardDir({
+    ...settings,
+    teacherBytes: new Uint8Array(await readFile(teacherPath)),
+    outDir,
+    provenance: { command },
+    onProgress: (done, shard) => progress.update(done, { shard: `${shard + 1}/${Math.ceil(count / perShard)}` }),
+    log: (line) => {
+      progress.done();
+      console.error(line);
+    },
+  });
+  progress.done();
+  console.log(
+    `${outDir}: ${manifest.files.length} shards, ${manifest.count} trajectories, ${manifest.bytes} bytes, ` +
+      `teacher ${manifest.teacher.name} (${manifest.teacher.sha256.slice(0, 12)}…)`,
+  );
+}
+
+// Errors a user can cause end the run with their message alone; anything else keeps its stack.
+const USER_ERRORS = [ShardDirError, FormatError, TrajectoryRequestError, TimestepGridError];
+try {
+  await main();
+} catch (e) {
+  const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+  if (!missing && !USER_ERRORS.some((type) => e instanceof type)) throw e;
+  console.error((e as Error).message);
+  process.exit(1);
+}
