@@ -10,18 +10,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-type Conv = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
-
-const customConv = tf.customGrad(((x: tf.Tensor4D, w: tf.Tensor4D, save: tf.GradSaveFunc) => {
+const customConv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
   save([x, w]);
   return {
     value: tf.conv2d(x, w, 1, 'same'),
-    gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-      return [inputGrad(dy, ws), filterGrad(xs, dy, ws.shape[0])];
+      return [inputGrad(dy as tf.Tensor4D, ws), filterGrad(xs, dy as tf.Tensor4D, ws.shape[0])];
     },
   };
-}) as unknown as tf.CustomGradientFunc<tf.Tensor4D>) as unknown as Conv;
+}) as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
 
 /** dx: correlate dy with the kernel flipped in space and transposed to [k, k, Cout, Cin]. */
 function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
