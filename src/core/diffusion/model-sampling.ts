@@ -1,13 +1,16 @@
 /**
  * A model bundle as a sampler: its DDIM (the paper's settings: `set_alpha_to_one=False`,
  * `clip_sample=False`) and its UNet as a Denoiser. Every tool that samples a bundle (trajectory
- * generation, sample grids, evaluation) uses these two, so they all walk the same path.
+ * generation, sample grids, evaluation) uses these two, so they all walk the same path;
+ * `sampleModel` draws many seeded samples in batches.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model-config';
 import { applyUnet, type Params } from '../nn/unet';
 import { Ddim } from './ddim';
 import type { Denoiser } from './guidance';
+import { sampleDdim, SamplerInputError, seededNoise } from './sampler';
+import type { TimestepSpacing } from './timesteps';
 
 export function modelDdim(config: ModelConfig): Ddim {
   return new Ddim({ schedule: config.schedule, prediction: config.prediction, setAlphaToOne: false, clipSample: null });
@@ -15,4 +18,55 @@ export function modelDdim(config: ModelConfig): Ddim {
 
 export function modelDenoiser(config: ModelConfig, params: Params): Denoiser {
   return (x, t, labels) => tf.tidy(() => applyUnet(config.unet, params, x, tf.fill([x.shape[0]], t), labels));
+}
+
+export interface SampleRequest {
+  /** One seed per sample: sample i's noise is seededNoise([seeds[i]]), whatever the batching. */
+  seeds: ArrayLike<number>;
+  /** One class per sample, 0 <= label < numClasses. */
+  labels: ArrayLike<number>;
+  steps: number;
+  spacing: TimestepSpacing;
+  guidanceScale: number;
+  batchSize: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The model's DDIM samples, NHWC [K, H, W, C] flattened, drawn batch by batch. */
+export async function sampleModel(config: ModelConfig, params: Params, req: SampleRequest): Promise<Float32Array> {
+  if (req.labels.length !== req.seeds.length) {
+    throw new SamplerInputError(`${req.labels.length} labels for ${req.seeds.length} seeds: give one label per seed`);
+  }
+  if (!Number.isInteger(req.batchSize) || req.batchSize < 1) {
+    throw new SamplerInputError(`batch size must be a positive integer, got ${req.batchSize}`);
+  }
+  const { channels, height, width } = config.data;
+  const perImage = channels * height * width;
+  const ddim = modelDdim(config);
+  const denoiser = modelDenoiser(config, params);
+  const total = req.seeds.length;
+  const out = new Float32Array(total * perImage);
+  for (let start = 0; start < total; start += req.batchSize) {
+    const end = Math.min(start + req.batchSize, total);
+    const noise = seededNoise(Array.from(req.seeds).slice(start, end), height, width, channels);
+    const labels = tf.tensor1d(Array.from(req.labels).slice(start, end), 'int32');
+    let samples: tf.Tensor4D;
+    try {
+      samples = sampleDdim(ddim, denoiser, noise, labels, {
+        steps: req.steps,
+        spacing: req.spacing,
+        guidanceScale: req.guidanceScale,
+        numClasses: config.numClasses,
+      }).samples;
+    } finally {
+      tf.dispose([noise, labels]);
+    }
+    try {
+      out.set(await samples.data(), start * perImage);
+    } finally {
+      samples.dispose();
+    }
+    req.onProgress?.(end, total);
+  }
+  return out;
 }
