@@ -3,6 +3,11 @@
  * receives responses matched by id; the worker may also push events at any time. Only plain
  * structured-cloneable data crosses it: the UI never sees a tensor.
  */
+import type { ModelConfig } from '../core/model-config';
+import type { RapmConfig } from '../core/rapm/config';
+import type { RapmMetrics } from '../core/rapm/metrics';
+
+export type { ModelConfig, RapmConfig, RapmMetrics };
 
 /** In order of preference: the fastest first. */
 export const BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
@@ -50,15 +55,136 @@ export interface ForwardResult {
   max: number;
 }
 
+/** The loaded teacher: its identity (what shards must match), config and size. */
+export interface TeacherInfo {
+  name: string;
+  sha256: string;
+  bytes: number;
+  params: number;
+  config: ModelConfig;
+  builtin: boolean;
+}
+
+/** A stored trajectory shard; `teacherMatch` compares it with the currently loaded teacher. */
+export interface ShardInfo {
+  id: string;
+  fileName: string;
+  count: number;
+  bytes: number;
+  slots: number;
+  dtype: 'F16' | 'F32';
+  hasDelta: boolean;
+  teacherName: string;
+  teacherMatch: boolean;
+  addedAt: number;
+}
+
+/** A file refused by validation; `code` is the ShardError code, nothing of it was stored. */
+export interface ShardRejection {
+  fileName: string;
+  code: string;
+  message: string;
+}
+
+/** An 8-bit RGBA image, ready for `new ImageData(rgba, width, height)`. */
+export interface GridImage {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+}
+
+export interface RunInfo {
+  id: string;
+  createdAt: number;
+  config: RapmConfig;
+  /** Target iteration count of the run. */
+  iterations: number;
+  /** Iterations done so far (live). */
+  iteration: number;
+  /** Iteration of the last stored checkpoint: what a reload resumes from. */
+  checkpointIteration: number;
+  status: 'running' | 'paused' | 'stopped' | 'finished' | 'interrupted' | 'error';
+}
+
+export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping';
+
+type NoArgs = Record<string, never>;
+
 /** Each method's argument and result: the worker implements it, the client calls it. */
 export interface StudioApi {
   init: { args: InitRequest; result: BackendReport };
   forward: { args: ForwardRequest; result: ForwardResult };
+  loadTeacher: {
+    args: { source: 'builtin' } | { source: 'file'; fileName: string; bytes: ArrayBuffer };
+    result: TeacherInfo;
+  };
+  listShards: { args: NoArgs; result: ShardInfo[] };
+  importShards: {
+    args: { files: { fileName: string; bytes: ArrayBuffer }[] } | { builtin: true };
+    result: { added: ShardInfo[]; rejected: ShardRejection[] };
+  };
+  removeShard: { args: { id: string }; result: ShardInfo[] };
+  downloadShard: { args: { id: string }; result: { fileName: string; bytes: ArrayBuffer } };
+  storageEstimate: { args: NoArgs; result: { usage: number; quota: number } };
+  startTraining: {
+    args: { config: RapmConfig; iterations: number; sampleEvery: number; checkpointEvery: number };
+    result: RunInfo;
+  };
+  /** Continue an interrupted, paused or stopped run from its checkpoint. */
+  resumeRun: { args: { runId: string }; result: RunInfo };
+  pauseTraining: { args: NoArgs; result: RunInfo };
+  /** Un-pause. */
+  continueTraining: { args: NoArgs; result: RunInfo };
+  /** Saves a checkpoint first. */
+  stopTraining: { args: NoArgs; result: RunInfo };
+  listRuns: { args: NoArgs; result: RunInfo[] };
+  /** Full metric history, for a reload. */
+  runMetrics: { args: { runId: string }; result: RapmMetrics[] };
+  exportStudent: {
+    args: { runId: string; form: 'lora' | 'merged' };
+    result: { fileName: string; bytes: ArrayBuffer };
+  };
+  preview: {
+    args: {
+      who: 'student' | 'teacher';
+      runId?: string;
+      classLabel: number;
+      seed: number;
+      count: number;
+      steps: number;
+      guidance: number;
+    };
+    result: { image: GridImage; msPerImage: number; steps: number };
+  };
+  generateShards: {
+    args: {
+      count: number;
+      perShard: number;
+      coarse: number;
+      fine: number;
+      guidance: number;
+      seed: number;
+      dtype: 'F16' | 'F32';
+    };
+    result: ShardInfo[];
+  };
 }
 
 /** Events the worker pushes without being asked. */
 export interface StudioEvents {
   status: { message: string };
+  progress: {
+    task: 'import' | 'generate' | 'train' | 'preview' | 'teacher';
+    done: number;
+    total: number;
+    message: string;
+  };
+  /** Batched: at most about 10 posts a second. */
+  metrics: { runId: string; events: RapmMetrics[] };
+  samples: { runId: string; iteration: number; student: GridImage; teacher: GridImage };
+  training: { run: RunInfo; state: TrainingState; itPerSec: number };
+  /** User-facing: says what happened and what to do; stored data is intact. */
+  fault: { kind: 'quota' | 'device-lost' | 'worker' | 'storage'; message: string };
 }
 
 export type Method = keyof StudioApi;
