@@ -138,6 +138,11 @@ export interface StudioApi {
   /** Saves a checkpoint first. */
   stopTraining: { args: NoArgs; result: RunInfo };
   listRuns: { args: NoArgs; result: RunInfo[] };
+  /**
+   * Addition to the contract: deletes a run that is not live (record, metrics, checkpoint), so a
+   * user told the storage is full has something besides shards to remove.
+   */
+  removeRun: { args: { runId: string }; result: RunInfo[] };
   /** Full metric history, for a reload. */
   runMetrics: { args: { runId: string }; result: RapmMetrics[] };
   exportStudent: {
@@ -183,6 +188,11 @@ export interface StudioEvents {
   metrics: { runId: string; events: RapmMetrics[] };
   samples: { runId: string; iteration: number; student: GridImage; teacher: GridImage };
   training: { run: RunInfo; state: TrainingState; itPerSec: number };
+  /**
+   * Addition to the contract: the loaded teacher changed; sent after every load, including when
+   * resumeRun restores the run's teacher (stored in IndexedDB) without a loadTeacher call.
+   */
+  teacher: TeacherInfo;
   /** User-facing: says what happened and what to do; stored data is intact. */
   fault: { kind: 'quota' | 'device-lost' | 'worker' | 'storage'; message: string };
 }
