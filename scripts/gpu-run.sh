@@ -7,7 +7,8 @@
 # Environment knobs:
 #   BACKEND=webgpu|wasm|cpu  (default webgpu; wasm checks the rest of the chain on a machine without a GPU)
 #   BENCH_ARGS="..."         extra bench-webgpu options, e.g. "--batches 1,32 --runs 5"
-#   BENCH_TIMEOUT=300 TRAIN_TIMEOUT=900   seconds before each step is stopped
+#   BENCH_TIMEOUT=300 TRAIN_TIMEOUT=900   seconds before each step is stopped (the checkpoint, saved
+#                            every minute into $OUT, survives a stop; --resume continues it)
 #   VK_ROOT=/                where the Vulkan .debs are unpacked; elsewhere uses LD_LIBRARY_PATH
 #   DAWN_OPTIONS="..."       passed to Dawn's create(), e.g. "backend=vulkan"
 set -x
@@ -69,6 +70,6 @@ set -o pipefail
 timeout "${BENCH_TIMEOUT:-300}" "$R/node" "$R/bench-webgpu.mjs" --backend "$BACKEND" $BENCH_ARGS | tee "$OUT/bench.md"
 echo "bench-webgpu exit code: $?"
 timeout "${TRAIN_TIMEOUT:-900}" "$R/node" "$R/teacher-train.mjs" --backend "$BACKEND" \
-  --out "$OUT/teacher.safetensors" --checkpoint "$R/checkpoint.safetensors" "$@"
+  --out "$OUT/teacher.safetensors" --checkpoint "$OUT/checkpoint.safetensors" --checkpoint-minutes 1 "$@"
 echo "teacher-train exit code: $?"
 ls -la "$OUT"
