@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   let lastSave = performance.now();
   const everyMs = num(args['checkpoint-minutes'], 'checkpoint-minutes') * 60_000;
   while (trainer.step < cfg.steps) {
-    const loss = trainer.trainStep(drawBatch(data, cfg, model, trainer.step));
+    const loss = await trainer.trainStep(drawBatch(data, cfg, model, trainer.step));
     if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${trainer.step}; lower --lr`);
     smoothed = Number.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
     progress.update(trainer.step, { loss: smoothed, lr: trainer.learningRate(trainer.step) });

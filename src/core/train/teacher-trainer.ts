@@ -66,7 +66,7 @@ export class TeacherTrainer {
   }
 
   /** One optimisation step; returns the batch loss. */
-  trainStep(batch: TeacherBatch): number {
+  async trainStep(batch: TeacherBatch): Promise<number> {
     const { data } = this.model;
     const b = batch.labels.length;
     const shape: [number, number, number, number] = [b, data.height, data.width, data.channels];
@@ -97,7 +97,7 @@ export class TeacherTrainer {
     this.params = this.adam.apply(this.params, grads, this.learningRate(this.adam.step));
     tf.dispose(grads);
     this.updateEma();
-    const value = loss.dataSync()[0];
+    const value = (await loss.data())[0];
     loss.dispose();
     return value;
   }
