@@ -1,26 +1,131 @@
-/** Everything the page renders, in one zustand store; written only by studio-actions.ts. */
+/**
+ * Everything the page renders, in one zustand store of plain data (no tensors, no Worker);
+ * written by studio-actions.ts and by the form fields. The metric history is not here: it
+ * lives in typed arrays (metric-series.ts) that the curves read directly, and the store only
+ * counts its rows so React knows when to redraw.
+ */
 import { create } from 'zustand';
-import type { BackendReport, ForwardResult } from '../worker/protocol';
+import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
+import type {
+  BackendReport,
+  GridImage,
+  RunInfo,
+  ShardInfo,
+  ShardRejection,
+  StudioEvents,
+  TeacherInfo,
+  TrainingState,
+} from '../worker/protocol';
 
-export type Phase = 'starting' | 'ready' | 'running' | 'failed';
+export type Phase = 'starting' | 'ready' | 'failed';
+export type ProgressTask = StudioEvents['progress']['task'];
+export type Progress = StudioEvents['progress'];
+export type Fault = StudioEvents['fault'];
+
+export interface TrainSettings {
+  iterations: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+}
+
+export interface PreviewSettings {
+  who: 'student' | 'teacher';
+  classLabel: number;
+  seed: number;
+  count: number;
+  steps: number;
+  guidance: number;
+}
+
+export interface GenerateSettings {
+  count: number;
+  perShard: number;
+  coarse: number;
+  fine: number;
+  guidance: number;
+  seed: number;
+  dtype: 'F16' | 'F32';
+}
 
 export interface StudioState {
   phase: Phase;
   /** Latest progress line from the worker. */
   status: string;
   backend: BackendReport | null;
-  forward: ForwardResult | null;
-  error: string | null;
-  seed: number;
-  setSeed: (seed: number) => void;
+  /** Faults (quota, lost device, worker crash) shown in the banner until dismissed. */
+  faults: Fault[];
+
+  teacher: TeacherInfo | null;
+  teacherBusy: boolean;
+  /** Why no teacher is loaded (no built-in one shipped, or the file was rejected). */
+  teacherError: string | null;
+
+  shards: ShardInfo[];
+  rejections: ShardRejection[];
+  shardsBusy: boolean;
+  shardsError: string | null;
+  storage: { usage: number; quota: number } | null;
+
+  config: RapmConfig;
+  trainSettings: TrainSettings;
+  run: RunInfo | null;
+  trainingState: TrainingState;
+  itPerSec: number;
+  trainError: string | null;
+  /** Interrupted or stopped runs found on load, offered for resuming. */
+  resumable: RunInfo[];
+
+  /** Rows in the metric series; bumps re-render the curves. */
+  metricRows: number;
+  samples: { iteration: number; student: GridImage; teacher: GridImage } | null;
+
+  progress: Partial<Record<ProgressTask, Progress>>;
+
+  previewSettings: PreviewSettings;
+  preview: { who: 'student' | 'teacher'; image: GridImage; msPerImage: number; steps: number } | null;
+  previewBusy: boolean;
+  previewError: string | null;
+
+  generateSettings: GenerateSettings;
+  generated: ShardInfo[];
+  generateBusy: boolean;
+  generateError: string | null;
+
+  exportError: string | null;
 }
 
-export const useStudio = create<StudioState>()((set) => ({
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = { iterations: 2000, sampleEvery: 100, checkpointEvery: 100 };
+
+export const useStudio = create<StudioState>()(() => ({
   phase: 'starting',
   status: 'Starting the worker…',
   backend: null,
-  forward: null,
-  error: null,
-  seed: 0,
-  setSeed: (seed) => set({ seed }),
+  faults: [],
+  teacher: null,
+  teacherBusy: false,
+  teacherError: null,
+  shards: [],
+  rejections: [],
+  shardsBusy: false,
+  shardsError: null,
+  storage: null,
+  config: structuredClone(DEFAULT_RAPM),
+  trainSettings: DEFAULT_TRAIN_SETTINGS,
+  run: null,
+  trainingState: 'idle',
+  itPerSec: 0,
+  trainError: null,
+  resumable: [],
+  metricRows: 0,
+  samples: null,
+  progress: {},
+  previewSettings: { who: 'student', classLabel: 0, seed: 0, count: 4, steps: 4, guidance: 2 },
+  preview: null,
+  previewBusy: false,
+  previewError: null,
+  generateSettings: { count: 64, perShard: 32, coarse: 4, fine: 8, guidance: 2, seed: 0, dtype: 'F16' },
+  generated: [],
+  generateBusy: false,
+  generateError: null,
+  exportError: null,
 }));

@@ -1,24 +1,223 @@
 /** The page's actions: each calls the worker and writes the outcome to the store. */
-import { BACKENDS, type BackendName } from '../worker/protocol';
-import { useStudio } from './store';
+import { BACKENDS, WorkerCallError, type BackendName, type RunInfo } from '../worker/protocol';
+import { downloadBytes } from './download';
+import { metricSeries } from './metric-series';
+import { useStudio, type Fault } from './store';
 import { startStudioWorker, type StudioClient } from './worker-client';
 
 let client: StudioClient | null = null;
 
-function errorText(err: unknown): string {
+/** The worker's own message, without the bridge's "<method> failed in the studio worker: <Name>:" prefix. */
+export function errorText(err: unknown): string {
+  if (err instanceof WorkerCallError) return err.message.replace(/^.*? failed in the studio worker: [^:]*: /, '');
   return err instanceof Error ? err.message : String(err);
 }
 
-export async function runForward(): Promise<void> {
-  if (!client) return;
-  useStudio.setState({ phase: 'running', error: null });
+function addFault(fault: Fault): void {
+  useStudio.setState((s) => ({ faults: [...s.faults.filter((f) => f.message !== fault.message), fault] }));
+}
+
+export function dismissFault(index: number): void {
+  useStudio.setState((s) => ({ faults: s.faults.filter((_, i) => i !== index) }));
+}
+
+function worker(): StudioClient {
+  if (!client) throw new Error('the studio worker is not running; reload the page');
+  return client;
+}
+
+async function refreshStorage(): Promise<void> {
   try {
-    const forward = await client.call('forward', { seed: useStudio.getState().seed });
-    useStudio.setState({ phase: 'ready', forward, status: `Forward pass done in ${forward.ms.toFixed(0)} ms` });
-  } catch (err) {
-    useStudio.setState({ phase: 'failed', error: errorText(err) });
+    useStudio.setState({ storage: await worker().call('storageEstimate', {}) });
+  } catch {
+    // Browsers may decline to estimate storage; the panel then shows no figure.
+    useStudio.setState({ storage: null });
   }
 }
+
+async function refreshShards(): Promise<void> {
+  useStudio.setState({ shards: await worker().call('listShards', {}) });
+  await refreshStorage();
+}
+
+// ---------- Teacher ----------
+
+export async function loadTeacher(
+  source: { source: 'builtin' } | { source: 'file'; fileName: string; bytes: ArrayBuffer },
+): Promise<void> {
+  useStudio.setState({ teacherBusy: true, teacherError: null });
+  try {
+    const teacher = await worker().call('loadTeacher', source);
+    useStudio.setState({ teacher, teacherError: null, preview: null });
+    await refreshShards();
+  } catch (err) {
+    useStudio.setState({ teacherError: errorText(err) });
+  } finally {
+    useStudio.setState({ teacherBusy: false });
+  }
+}
+
+export async function loadTeacherFile(file: File): Promise<void> {
+  await loadTeacher({ source: 'file', fileName: file.name, bytes: await file.arrayBuffer() });
+}
+
+// ---------- Data ----------
+
+async function importShards(args: { files: { fileName: string; bytes: ArrayBuffer }[] } | { builtin: true }) {
+  useStudio.setState({ shardsBusy: true, shardsError: null, rejections: [] });
+  try {
+    const { rejected } = await worker().call('importShards', args);
+    useStudio.setState({ rejections: rejected });
+    await refreshShards();
+  } catch (err) {
+    useStudio.setState({ shardsError: errorText(err) });
+  } finally {
+    useStudio.setState({ shardsBusy: false });
+  }
+}
+
+export async function importShardFiles(files: readonly File[]): Promise<void> {
+  if (files.length === 0) return;
+  const read = await Promise.all(files.map(async (f) => ({ fileName: f.name, bytes: await f.arrayBuffer() })));
+  await importShards({ files: read });
+}
+
+export async function importBuiltinShards(): Promise<void> {
+  await importShards({ builtin: true });
+}
+
+export async function removeShard(id: string): Promise<void> {
+  try {
+    useStudio.setState({ shards: await worker().call('removeShard', { id }), shardsError: null });
+    await refreshStorage();
+  } catch (err) {
+    useStudio.setState({ shardsError: errorText(err) });
+  }
+}
+
+/** Saves a stored shard as a file; a failure is reported in the panel that asked (`where`). */
+export async function saveShard(id: string, where: 'shardsError' | 'generateError'): Promise<void> {
+  try {
+    const { fileName, bytes } = await worker().call('downloadShard', { id });
+    downloadBytes(bytes, fileName, 'application/octet-stream');
+  } catch (err) {
+    useStudio.setState({ [where]: errorText(err) });
+  }
+}
+
+// ---------- Train ----------
+
+/** Replaces the curves with a run's stored history (after a reload or when resuming). */
+async function loadHistory(runId: string): Promise<void> {
+  const history = await worker().call('runMetrics', { runId });
+  metricSeries.clear();
+  metricSeries.append(history);
+  useStudio.setState({ metricRows: metricSeries.length });
+}
+
+export async function startTraining(): Promise<void> {
+  const { config, trainSettings } = useStudio.getState();
+  useStudio.setState({ trainError: null, samples: null, resumable: [] });
+  metricSeries.clear();
+  useStudio.setState({ metricRows: 0 });
+  try {
+    const run = await worker().call('startTraining', { config, ...trainSettings });
+    useStudio.setState({ run });
+  } catch (err) {
+    useStudio.setState({ trainError: errorText(err) });
+  }
+}
+
+export async function resumeRun(run: RunInfo): Promise<void> {
+  useStudio.setState({ trainError: null, resumable: [], config: run.config });
+  try {
+    await loadHistory(run.id);
+    const resumed = await worker().call('resumeRun', { runId: run.id });
+    useStudio.setState({ run: resumed });
+  } catch (err) {
+    useStudio.setState({ trainError: errorText(err) });
+  }
+}
+
+export function dismissResume(): void {
+  useStudio.setState({ resumable: [] });
+}
+
+async function control(method: 'pauseTraining' | 'continueTraining' | 'stopTraining'): Promise<void> {
+  try {
+    useStudio.setState({ run: await worker().call(method, {}), trainError: null });
+  } catch (err) {
+    useStudio.setState({ trainError: errorText(err) });
+  }
+}
+
+export const pauseTraining = () => control('pauseTraining');
+export const continueTraining = () => control('continueTraining');
+export const stopTraining = () => control('stopTraining');
+
+// ---------- Export ----------
+
+export async function exportStudent(form: 'lora' | 'merged'): Promise<{ fileName: string; bytes: ArrayBuffer } | null> {
+  const run = useStudio.getState().run;
+  if (!run) return null;
+  try {
+    useStudio.setState({ exportError: null });
+    return await worker().call('exportStudent', { runId: run.id, form });
+  } catch (err) {
+    useStudio.setState({ exportError: errorText(err) });
+    return null;
+  }
+}
+
+export async function runMetrics() {
+  const run = useStudio.getState().run;
+  if (!run) return null;
+  try {
+    useStudio.setState({ exportError: null });
+    return { run, metrics: await worker().call('runMetrics', { runId: run.id }) };
+  } catch (err) {
+    useStudio.setState({ exportError: errorText(err) });
+    return null;
+  }
+}
+
+// ---------- Preview ----------
+
+export async function runPreview(): Promise<void> {
+  const { previewSettings: p, run } = useStudio.getState();
+  useStudio.setState({ previewBusy: true, previewError: null });
+  try {
+    // The student is distilled to 4 steps with the teacher's guidance built in.
+    const args =
+      p.who === 'student'
+        ? { ...p, runId: run?.id, steps: 4, guidance: 1 }
+        : { who: p.who, classLabel: p.classLabel, seed: p.seed, count: p.count, steps: p.steps, guidance: p.guidance };
+    const result = await worker().call('preview', args);
+    useStudio.setState({ preview: { who: p.who, ...result } });
+  } catch (err) {
+    useStudio.setState({ previewError: errorText(err) });
+  } finally {
+    useStudio.setState({ previewBusy: false });
+  }
+}
+
+// ---------- Generate shards ----------
+
+export async function generateShards(): Promise<void> {
+  const settings = useStudio.getState().generateSettings;
+  useStudio.setState({ generateBusy: true, generateError: null, generated: [] });
+  try {
+    const generated = await worker().call('generateShards', settings);
+    useStudio.setState({ generated });
+    await refreshShards();
+  } catch (err) {
+    useStudio.setState({ generateError: errorText(err) });
+  } finally {
+    useStudio.setState({ generateBusy: false });
+  }
+}
+
+// ---------- Start-up ----------
 
 /** `?backend=wasm` (or webgl, webgpu) pins one backend, to compare them or to test a fallback. */
 function backendsFromUrl(): BackendName[] | undefined {
@@ -27,17 +226,55 @@ function backendsFromUrl(): BackendName[] | undefined {
   return pinned ? [pinned] : undefined;
 }
 
-/** Starts the worker, picks a backend, then runs a first forward pass so the page shows something real. */
+/** A run the page can pick up again: it was cut short and has a checkpoint to continue from. */
+function isResumable(run: RunInfo): boolean {
+  return run.status !== 'finished' && run.status !== 'error' && run.iteration < run.iterations;
+}
+
+function subscribe(c: StudioClient): void {
+  c.on('status', ({ message }) => useStudio.setState({ status: message }));
+  c.on('progress', (p) => useStudio.setState((s) => ({ progress: { ...s.progress, [p.task]: p } })));
+  c.on('fault', addFault);
+  // Also sent when resumeRun restores the run's own teacher from storage.
+  c.on('teacher', (teacher) => {
+    useStudio.setState({ teacher, teacherError: null });
+    void refreshShards().catch(() => undefined);
+  });
+  c.on('metrics', ({ runId, events }) => {
+    if (useStudio.getState().run?.id !== runId) return;
+    metricSeries.append(events);
+    useStudio.setState({ metricRows: metricSeries.length });
+  });
+  c.on('samples', ({ runId, iteration, student, teacher }) => {
+    if (useStudio.getState().run?.id === runId) useStudio.setState({ samples: { iteration, student, teacher } });
+  });
+  c.on('training', ({ run, state, itPerSec }) => useStudio.setState({ run, trainingState: state, itPerSec }));
+  c.onCrash((message) =>
+    addFault({
+      kind: 'worker',
+      message: `The studio worker stopped (${message}). Stored shards, runs and checkpoints are intact: reload the page to continue from the last checkpoint.`,
+    }),
+  );
+}
+
+/** Starts the worker, picks a backend, loads the built-in teacher and lists what storage holds. */
 export async function startStudio(): Promise<void> {
   if (client) return;
   client = startStudioWorker();
-  client.on('status', ({ message }) => useStudio.setState({ status: message }));
+  subscribe(client);
   try {
     const backend = await client.call('init', { backends: backendsFromUrl() });
     useStudio.setState({ backend, phase: 'ready' });
   } catch (err) {
-    useStudio.setState({ phase: 'failed', error: errorText(err) });
+    useStudio.setState({ phase: 'failed', status: `No backend: ${errorText(err)}` });
     return;
   }
-  await runForward();
+  try {
+    const runs = await client.call('listRuns', {});
+    useStudio.setState({ resumable: runs.filter(isResumable).sort((a, b) => b.createdAt - a.createdAt) });
+  } catch (err) {
+    useStudio.setState({ trainError: `Stored runs could not be listed: ${errorText(err)}` });
+  }
+  await loadTeacher({ source: 'builtin' });
+  if (!useStudio.getState().teacher) await refreshShards().catch(() => undefined);
 }

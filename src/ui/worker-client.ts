@@ -15,6 +15,8 @@ import {
 export interface StudioClient {
   call<M extends Method>(method: M, args: StudioApi[M]['args']): Promise<StudioApi[M]['result']>;
   on<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): () => void;
+  /** Called when the worker dies or throws outside any request: the page must say so, not hang. */
+  onCrash(listener: (message: string) => void): () => void;
 }
 
 interface Pending {
@@ -27,6 +29,7 @@ export function createStudioClient(worker: Worker): StudioClient {
   let nextId = 1;
   const pending = new Map<number, Pending>();
   const listeners = new Map<EventName, Set<(payload: never) => void>>();
+  const crashListeners = new Set<(message: string) => void>();
 
   worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
     const msg = e.data;
@@ -43,10 +46,12 @@ export function createStudioClient(worker: Worker): StudioClient {
 
   // A worker that fails to load or throws at top level would otherwise leave every call hanging.
   worker.addEventListener('error', (e: ErrorEvent) => {
+    const message = e.message || 'the worker script failed to load';
     for (const [id, call] of pending) {
-      call.reject(new WorkerCallError(call.method, 'WorkerError', e.message || 'the worker script failed to load'));
+      call.reject(new WorkerCallError(call.method, 'WorkerError', message));
       pending.delete(id);
     }
+    for (const listener of crashListeners) listener(message);
   });
 
   return {
@@ -63,6 +68,10 @@ export function createStudioClient(worker: Worker): StudioClient {
       set.add(listener as (payload: never) => void);
       listeners.set(event, set);
       return () => set.delete(listener as (payload: never) => void);
+    },
+    onCrash(listener) {
+      crashListeners.add(listener);
+      return () => crashListeners.delete(listener);
     },
   };
 }

@@ -1,0 +1,113 @@
+import { useId } from 'react';
+import { formatBytes } from './format';
+import { NumberField } from './NumberField';
+import { ProgressBar } from './ProgressBar';
+import { useStudio, type GenerateSettings } from './store';
+import { generateShards, saveShard } from './studio-actions';
+
+function set(patch: Partial<GenerateSettings>): void {
+  useStudio.setState((s) => ({ generateSettings: { ...s.generateSettings, ...patch } }));
+}
+
+/** The teacher's trajectory precompute, run here: N coarse steps of M fine steps each, stored as shards. */
+export function GeneratePanel() {
+  const g = useStudio((s) => s.generateSettings);
+  const busy = useStudio((s) => s.generateBusy);
+  const error = useStudio((s) => s.generateError);
+  const generated = useStudio((s) => s.generated);
+  const progress = useStudio((s) => s.progress.generate);
+  const teacher = useStudio((s) => s.teacher);
+  const dtypeId = useId();
+
+  return (
+    <section aria-labelledby="generate-heading">
+      <h2 id="generate-heading">Generate shards</h2>
+      <fieldset disabled={busy}>
+        <legend className="visually-hidden">Trajectory settings</legend>
+        <div className="form-grid">
+          <NumberField
+            label="Trajectories"
+            value={g.count}
+            min={1}
+            integer
+            hint="Total teacher trajectories to run (balanced over classes)."
+            onChange={(count) => set({ count })}
+          />
+          <NumberField
+            label="Per shard"
+            value={g.perShard}
+            min={1}
+            integer
+            hint="Trajectories per shard file."
+            onChange={(perShard) => set({ perShard })}
+          />
+          <NumberField
+            label="Coarse steps N"
+            value={g.coarse}
+            min={1}
+            integer
+            hint="Points kept per trajectory: the student's step count."
+            onChange={(coarse) => set({ coarse })}
+          />
+          <NumberField
+            label="Fine steps M"
+            value={g.fine}
+            min={1}
+            integer
+            hint="Teacher DDIM steps inside each coarse step."
+            onChange={(fine) => set({ fine })}
+          />
+          <NumberField
+            label="Guidance"
+            value={g.guidance}
+            min={0}
+            hint="Teacher classifier-free guidance scale."
+            onChange={(guidance) => set({ guidance })}
+          />
+          <NumberField label="Seed" value={g.seed} min={0} integer onChange={(seed) => set({ seed })} />
+          <div className="field">
+            <label htmlFor={dtypeId}>Precision</label>
+            <select
+              id={dtypeId}
+              value={g.dtype}
+              onChange={(e) => set({ dtype: e.target.value as GenerateSettings['dtype'] })}
+            >
+              <option value="F16">F16 (half the size)</option>
+              <option value="F32">F32</option>
+            </select>
+          </div>
+        </div>
+      </fieldset>
+      <div className="controls">
+        <button type="button" onClick={() => void generateShards()} disabled={busy || !teacher}>
+          Generate shards
+        </button>
+      </div>
+      {busy && (
+        <ProgressBar
+          label="Shard generation"
+          done={progress?.done ?? 0}
+          total={progress?.total ?? g.count}
+          text={progress?.message ?? 'Starting…'}
+        />
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {generated.length > 0 && (
+        <ul aria-label="Generated shards">
+          {generated.map((s) => (
+            <li key={s.id}>
+              <button type="button" className="link" onClick={() => void saveShard(s.id, 'generateError')}>
+                Download {s.fileName}
+              </button>{' '}
+              ({s.count} trajectories, {formatBytes(s.bytes)})
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

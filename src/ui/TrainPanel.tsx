@@ -1,0 +1,264 @@
+import { useId } from 'react';
+import { RAPM_HINTS, type RapmConfig } from '../core/rapm/config';
+import { formatDuration } from './format';
+import { NumberField } from './NumberField';
+import { ProgressBar } from './ProgressBar';
+import { useStudio, type TrainSettings } from './store';
+import { continueTraining, pauseTraining, startTraining, stopTraining } from './studio-actions';
+
+/** Help for the fields RAPM_HINTS does not cover. */
+const HINTS: Record<string, string> = {
+  ...RAPM_HINTS,
+  'student.targets': 'Parameter-name suffixes that get LoRA adapters, comma-separated.',
+  studentBetas: 'Adam betas (β1, β2) of the student.',
+  discBetas: 'Adam betas (β1, β2) of the discriminators.',
+  iterations: 'Iterations to run; each draws one batch of stored trajectories.',
+  sampleEvery: 'Refresh the sample grid every K iterations.',
+  checkpointEvery: 'Save a checkpoint every K iterations: a reload loses at most this much work.',
+};
+
+type NumericKey = {
+  [K in keyof RapmConfig]: RapmConfig[K] extends number ? K : never;
+}[keyof RapmConfig];
+
+const NUMERIC_FIELDS: { key: NumericKey; label: string; min?: number; max?: number; integer?: boolean }[] = [
+  { key: 'lambdaRel', label: 'λ rel (adversarial)', min: 0 },
+  { key: 'lambdaAbs', label: 'λ abs (adversarial)', min: 0 },
+  { key: 'muRel', label: 'μ rel (regression)', min: 0 },
+  { key: 'muAbs', label: 'μ abs (regression)', min: 0 },
+  { key: 'studentLr', label: 'Student learning rate', min: 0 },
+  { key: 'discLr', label: 'Discriminator learning rate', min: 0 },
+  { key: 'batchSize', label: 'Batch size', min: 1, integer: true },
+  { key: 'emaDecay', label: 'EMA decay', min: 0, max: 1 },
+  { key: 'seed', label: 'Seed', min: 0, integer: true },
+];
+
+const RUN_FIELDS: { key: keyof TrainSettings; label: string }[] = [
+  { key: 'iterations', label: 'Iterations' },
+  { key: 'sampleEvery', label: 'Samples every' },
+  { key: 'checkpointEvery', label: 'Checkpoint every' },
+];
+
+function setConfig(patch: (c: RapmConfig) => RapmConfig): void {
+  useStudio.setState((s) => ({ config: patch(s.config) }));
+}
+
+function Betas({ which, disabled }: { which: 'studentBetas' | 'discBetas'; disabled: boolean }) {
+  const betas = useStudio((s) => s.config[which]);
+  const name = which === 'studentBetas' ? 'Student' : 'Discriminator';
+  return (
+    <>
+      {[0, 1].map((i) => (
+        <NumberField
+          key={i}
+          label={`${name} Adam β${i + 1}`}
+          value={betas[i]}
+          min={0}
+          max={0.9999}
+          hint={HINTS[which]}
+          disabled={disabled}
+          onChange={(v) =>
+            setConfig((c) => {
+              const next: [number, number] = [...c[which]];
+              next[i] = v;
+              return { ...c, [which]: next };
+            })
+          }
+        />
+      ))}
+    </>
+  );
+}
+
+/** The RAPM configuration with every field explained, the run controls, and the run's progress. */
+export function TrainPanel() {
+  const config = useStudio((s) => s.config);
+  const settings = useStudio((s) => s.trainSettings);
+  const run = useStudio((s) => s.run);
+  const state = useStudio((s) => s.trainingState);
+  const itPerSec = useStudio((s) => s.itPerSec);
+  const error = useStudio((s) => s.trainError);
+  const backend = useStudio((s) => s.backend);
+  const teacher = useStudio((s) => s.teacher);
+  const usable = useStudio((s) => s.shards.some((x) => x.teacherMatch));
+  const ids = { mode: useId(), distance: useId(), targets: useId() };
+  const locked = state !== 'idle';
+
+  const remaining = run ? run.iterations - run.iteration : 0;
+  const progressText = run
+    ? `Iteration ${run.iteration} / ${run.iterations} · ${itPerSec.toFixed(2)} it/s · ETA ${
+        state === 'running' && itPerSec > 0 ? formatDuration(remaining / itPerSec) : '—'
+      }`
+    : undefined;
+  const adapter = backend?.adapter;
+
+  return (
+    <section aria-labelledby="train-heading" className="train">
+      <h2 id="train-heading">Train</h2>
+      <fieldset disabled={locked}>
+        <legend>RAPM configuration</legend>
+        <div className="form-grid">
+          <div className="field">
+            <label htmlFor={ids.mode}>Student</label>
+            <select
+              id={ids.mode}
+              value={config.student.mode}
+              aria-describedby={`${ids.mode}-hint`}
+              onChange={(e) =>
+                setConfig((c) => ({ ...c, student: { ...c.student, mode: e.target.value as 'lora' | 'full' } }))
+              }
+            >
+              <option value="lora">LoRA adapters</option>
+              <option value="full">full fine-tune</option>
+            </select>
+            <small id={`${ids.mode}-hint`} className="hint">
+              {HINTS['student.mode']}
+            </small>
+          </div>
+          <NumberField
+            label="LoRA rank"
+            value={config.student.rank}
+            min={1}
+            integer
+            hint={HINTS['student.rank']}
+            disabled={locked || config.student.mode !== 'lora'}
+            onChange={(rank) => setConfig((c) => ({ ...c, student: { ...c.student, rank } }))}
+          />
+          <NumberField
+            label="LoRA alpha"
+            value={config.student.alpha}
+            min={0}
+            hint={HINTS['student.alpha']}
+            disabled={locked || config.student.mode !== 'lora'}
+            onChange={(alpha) => setConfig((c) => ({ ...c, student: { ...c.student, alpha } }))}
+          />
+          <div className="field wide">
+            <label htmlFor={ids.targets}>LoRA targets</label>
+            <input
+              id={ids.targets}
+              type="text"
+              value={config.student.targets.join(', ')}
+              disabled={locked || config.student.mode !== 'lora'}
+              aria-describedby={`${ids.targets}-hint`}
+              onChange={(e) =>
+                setConfig((c) => ({
+                  ...c,
+                  student: {
+                    ...c.student,
+                    targets: e.target.value
+                      .split(',')
+                      .map((t) => t.trim())
+                      .filter(Boolean),
+                  },
+                }))
+              }
+            />
+            <small id={`${ids.targets}-hint`} className="hint">
+              {HINTS['student.targets']}
+            </small>
+          </div>
+          <div className="field">
+            <label htmlFor={ids.distance}>Distance</label>
+            <select
+              id={ids.distance}
+              value={config.distance}
+              aria-describedby={`${ids.distance}-hint`}
+              onChange={(e) => setConfig((c) => ({ ...c, distance: e.target.value as RapmConfig['distance'] }))}
+            >
+              <option value="mse">mse</option>
+              <option value="pseudo-huber">pseudo-huber</option>
+            </select>
+            <small id={`${ids.distance}-hint`} className="hint">
+              {HINTS.distance}
+            </small>
+          </div>
+          {NUMERIC_FIELDS.map((f) => (
+            <NumberField
+              key={f.key}
+              label={f.label}
+              value={config[f.key]}
+              min={f.min}
+              max={f.max}
+              integer={f.integer}
+              hint={HINTS[f.key]}
+              disabled={locked}
+              onChange={(v) => setConfig((c) => ({ ...c, [f.key]: v }))}
+            />
+          ))}
+          <Betas which="studentBetas" disabled={locked} />
+          <Betas which="discBetas" disabled={locked} />
+        </div>
+      </fieldset>
+      <fieldset disabled={locked}>
+        <legend>Run</legend>
+        <div className="form-grid">
+          {RUN_FIELDS.map((f) => (
+            <NumberField
+              key={f.key}
+              label={f.label}
+              value={settings[f.key]}
+              min={1}
+              integer
+              hint={HINTS[f.key]}
+              disabled={locked}
+              onChange={(v) => useStudio.setState((s) => ({ trainSettings: { ...s.trainSettings, [f.key]: v } }))}
+            />
+          ))}
+        </div>
+      </fieldset>
+      <div className="controls">
+        <button type="button" onClick={() => void startTraining()} disabled={locked || !teacher || !usable}>
+          Start training
+        </button>
+        <button type="button" onClick={() => void pauseTraining()} disabled={state !== 'running'}>
+          Pause
+        </button>
+        <button type="button" onClick={() => void continueTraining()} disabled={state !== 'paused'}>
+          Continue
+        </button>
+        <button type="button" onClick={() => void stopTraining()} disabled={state !== 'running' && state !== 'paused'}>
+          Stop
+        </button>
+      </div>
+      {!teacher || !usable ? (
+        <p className="hint">Training needs a teacher and at least one stored shard made by it.</p>
+      ) : null}
+      {run && (
+        <>
+          <ProgressBar label="Training" done={run.iteration} total={run.iterations} text={progressText} />
+          <p className="hint" data-testid="run-state">
+            Run {run.id} · <span data-testid="training-state">{state}</span> · status {run.status} · last checkpoint at
+            iteration <span data-testid="checkpoint-iteration">{run.checkpointIteration}</span>
+          </p>
+        </>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <p className="hint">
+        Backend <strong data-testid="backend">{backend?.backend ?? '…'}</strong>
+        {adapter && (
+          <>
+            {' '}
+            on{' '}
+            <span data-testid="adapter">
+              {[adapter.vendor, adapter.architecture, adapter.device, adapter.description]
+                .filter(Boolean)
+                .join(' · ') || 'an adapter that does not name itself'}
+            </span>
+          </>
+        )}
+        {backend?.attempts
+          .filter((a) => !a.ok)
+          .map((a) => (
+            <span key={a.backend} className="fallback">
+              {' '}
+              ({a.backend} not used: {a.reason})
+            </span>
+          ))}
+      </p>
+    </section>
+  );
+}
