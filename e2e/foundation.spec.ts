@@ -1,8 +1,9 @@
 import { expect, test, type Page } from '@playwright/test';
+import { FIXTURES, fixture } from './fixtures-paths';
 
-/** Distinct grey levels drawn on the output canvas: random weights on a random input give many. */
+/** Distinct grey levels drawn on the preview canvas: a teacher's samples from noise give many. */
 async function distinctGreys(page: Page): Promise<number> {
-  return page.getByRole('img', { name: /UNet output/ }).evaluate((el: HTMLCanvasElement) => {
+  return page.getByTestId('preview-grid').evaluate((el: HTMLCanvasElement) => {
     const ctx = el.getContext('2d');
     if (!ctx) return 0;
     const { data } = ctx.getImageData(0, 0, el.width, el.height);
@@ -23,29 +24,32 @@ function watchOffsiteRequests(page: Page, baseURL: string | undefined): string[]
   return offsite;
 }
 
-test('runs the UNet forward pass on WebGPU and draws it', async ({ page, baseURL }, testInfo) => {
+test('starts the worker on WebGPU without errors or off-site requests', async ({ page, baseURL }) => {
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   const offsite = watchOffsiteRequests(page, baseURL);
   await page.goto('/');
 
-  await expect(page.getByLabel('Backend in use')).toHaveText('webgpu');
-  await expect(page.getByLabel('Adapter architecture')).not.toBeEmpty();
-  await expect(page.getByRole('img', { name: /UNet output/ })).toHaveAttribute('data-rendered', 'true');
-  await expect(page.getByLabel('Forward pass timing')).toContainText(' ms');
-  expect(await distinctGreys(page)).toBeGreaterThan(10);
-
-  await page.screenshot({ path: testInfo.outputPath('foundation.png'), fullPage: true });
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await expect(page.getByTestId('adapter')).not.toBeEmpty();
+  // Start-up is done once the teacher section settled: the built-in teacher or the "none shipped" state.
+  await expect(page.getByTestId('teacher-name').or(page.getByTestId('no-teacher'))).toBeVisible();
   expect(pageErrors).toEqual([]);
   expect(offsite).toEqual([]);
 });
 
-test('falls back to wasm with its binaries served locally', async ({ page, baseURL }) => {
+test('falls back to wasm with its binaries served locally and samples the teacher there', async ({ page, baseURL }) => {
   const offsite = watchOffsiteRequests(page, baseURL);
   await page.goto('/?backend=wasm');
 
-  await expect(page.getByLabel('Backend in use')).toHaveText('wasm');
-  await expect(page.getByRole('img', { name: /UNet output/ })).toHaveAttribute('data-rendered', 'true');
+  await expect(page.getByTestId('backend')).toHaveText('wasm');
+  await page.getByLabel('Load a teacher bundle (.safetensors)').setInputFiles(fixture(FIXTURES.teacher));
+  await expect(page.getByTestId('teacher-name')).not.toBeEmpty();
+  await page.getByLabel('Model').selectOption('teacher');
+  await page.getByLabel('Teacher steps').fill('2');
+  await page.getByLabel('Count').fill('2');
+  await page.getByRole('button', { name: 'Generate preview' }).click();
+  await expect(page.getByTestId('preview-timing')).toContainText(/teacher, 2 steps: [\d.]+ ms\/image/);
   expect(await distinctGreys(page)).toBeGreaterThan(10);
   expect(offsite).toEqual([]);
 });

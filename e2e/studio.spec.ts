@@ -1,0 +1,222 @@
+/**
+ * The studio end to end on WebGPU (SwiftShader): one fresh browser profile walks through load
+ * teacher -> import shards (good, truncated, other teacher) -> train a few iterations -> reload and
+ * resume from the checkpoint -> export and validate the files in Node -> preview. The steps share
+ * one page and run in order; configs are tiny because SwiftShader runs WebGPU on the CPU.
+ */
+import { expect, test, type BrowserContext, type Download, type Page } from '@playwright/test';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadModelBundle, readModelConfig, teacherIdentity } from '../src/core/io/bundle';
+import { loadLora } from '../src/core/rapm/student';
+import { FIXTURES, fixture } from './fixtures-paths';
+
+test.describe.configure({ mode: 'serial' });
+
+/** A few iterations, a sample refresh and a checkpoint every 2: enough to see every part move. */
+const RUN = { iterations: 6, sampleEvery: 2, checkpointEvery: 2 };
+
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+/** A full-page screenshot attached to the running test's report. */
+async function snap(name: string): Promise<void> {
+  await test.info().attach(name, { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
+}
+
+async function downloadOf(click: () => Promise<void>): Promise<{ download: Download; bytes: Uint8Array }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  const path = await download.path();
+  return { download, bytes: new Uint8Array(readFileSync(path)) };
+}
+
+const shardRows = () => page.getByTestId('shard-table').locator('tbody tr');
+const number = async (testId: string) => Number(await page.getByTestId(testId).textContent());
+
+test.beforeAll(async ({ browser }) => {
+  context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1366, height: 768 } });
+  page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+});
+
+test.afterAll(async () => {
+  await context?.close();
+});
+
+test('a fresh profile opens the studio on WebGPU', async () => {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'RAPM Studio' })).toBeVisible();
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await expect(page.getByTestId('adapter')).not.toBeEmpty();
+  await expect(page.getByTestId('no-shards')).toBeVisible();
+  await expect(page.getByTestId('resume-offer')).toHaveCount(0);
+  for (const name of ['Teacher', 'Data', 'Train', 'Curves', 'Samples', 'Export', 'Preview', 'Generate shards'])
+    await expect(page.getByRole('heading', { name, exact: true })).toBeVisible();
+  await snap('fresh.png');
+});
+
+test('loads the tiny teacher from a file', async () => {
+  const { name } = readModelConfig(readFileSync(fixture(FIXTURES.teacher)));
+  await page.getByLabel('Load a teacher bundle (.safetensors)').setInputFiles(fixture(FIXTURES.teacher));
+  await expect(page.getByTestId('teacher-name')).toHaveText(name);
+  await snap('teacher.png');
+});
+
+test('imports good shards through the file input', async () => {
+  await page.getByLabel('Shard files').setInputFiles(FIXTURES.goodShards.map(fixture));
+  await expect(shardRows()).toHaveCount(FIXTURES.goodShards.length);
+  for (const row of await shardRows().all()) await expect(row).toContainText('matches');
+  expect(await number('trajectory-total')).toBeGreaterThan(0);
+  await expect(page.getByTestId('shard-rejections')).toHaveCount(0);
+  await snap('shards.png');
+});
+
+test('a truncated shard is refused with a specific error; the stored list stays as it was', async () => {
+  const before = await page.getByTestId('shard-table').innerText();
+  await page.getByLabel('Shard files').setInputFiles(fixture(FIXTURES.truncatedShard));
+  const rejection = page.getByTestId('shard-rejections').locator('li');
+  await expect(rejection).toHaveCount(1);
+  await expect(rejection).toContainText(FIXTURES.truncatedShard);
+  // Which check fires depends on where the cut falls; any is specific, none is a generic failure.
+  expect(await rejection.getAttribute('data-code')).toMatch(
+    /^(not-safetensors|wrong-shape|bad-metadata|missing-tensor)$/,
+  );
+  await expect(rejection).toContainText(/truncat|bytes|shorter|size/i);
+  await expect(page.getByTestId('shard-table')).toHaveText(before);
+  await snap('truncated-shard.png');
+});
+
+test('a shard of another teacher is refused with a teacher-mismatch message', async () => {
+  const before = await page.getByTestId('shard-table').innerText();
+  await page.getByLabel('Shard files').setInputFiles(fixture(FIXTURES.otherTeacherShard));
+  const rejection = page.getByTestId('shard-rejections').locator('li');
+  await expect(rejection).toHaveCount(1);
+  await expect(rejection).toHaveAttribute('data-code', 'teacher-mismatch');
+  await expect(rejection).toContainText(/generated by teacher .* but the loaded teacher is/);
+  await expect(page.getByTestId('shard-table')).toHaveText(before);
+  await snap('other-teacher-shard.png');
+});
+
+test('trains a few iterations on WebGPU with curves and samples updating', async () => {
+  await page.getByLabel('LoRA rank').fill('2');
+  await page.getByLabel('Iterations', { exact: true }).fill(String(RUN.iterations));
+  await page.getByLabel('Samples every').fill(String(RUN.sampleEvery));
+  await page.getByLabel('Checkpoint every').fill(String(RUN.checkpointEvery));
+  await page.getByRole('button', { name: 'Start training' }).click();
+
+  await expect(page.getByTestId('training-state')).toHaveText('running');
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  const bar = page.getByRole('progressbar', { name: 'Training' });
+  await expect(bar).toHaveAttribute('aria-valuemax', String(RUN.iterations));
+  await expect(bar).toHaveAttribute('aria-valuetext', /it\/s · ETA/);
+
+  // Pause and continue while the loop runs: requests get through between iterations.
+  await expect.poll(() => number('metric-rows')).toBeGreaterThanOrEqual(1);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(page.getByTestId('training-state')).toHaveText('paused');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByTestId('training-state')).toHaveText('running');
+
+  await expect.poll(() => number('checkpoint-iteration')).toBeGreaterThanOrEqual(2);
+  await expect(page.getByTestId('student-grid')).toBeVisible();
+  await expect(page.getByTestId('teacher-grid')).toBeVisible();
+  expect(await number('metric-rows')).toBeGreaterThanOrEqual(2);
+  await expect(page.locator('.plot canvas').first()).toBeVisible();
+  await snap('training.png');
+  if (process.env.SAVE_README_SCREENSHOT === '1') {
+    const readme = join('docs', 'studio.png');
+    mkdirSync(dirname(readme), { recursive: true });
+    await page.screenshot({ path: readme });
+  }
+});
+
+test('reloads mid-run and resumes from the checkpoint the page offers', async () => {
+  await page.reload();
+  const offer = page.getByTestId('resume-offer');
+  await expect(offer).toBeVisible();
+  const resume = offer.getByRole('button', { name: /^Resume run .* from iteration \d+$/ });
+  const from = Number((await resume.textContent())?.match(/iteration (\d+)$/)?.[1]);
+  expect(from).toBeGreaterThanOrEqual(2);
+  await snap('resume-offer.png');
+  await resume.click();
+
+  // The stored history comes back first, then the run continues to its end.
+  await expect.poll(() => number('metric-rows')).toBeGreaterThanOrEqual(from);
+  await expect(page.getByTestId('run-state')).toContainText('status finished');
+  await expect(page.getByRole('progressbar', { name: 'Training' })).toHaveAttribute(
+    'aria-valuenow',
+    String(RUN.iterations),
+  );
+  expect(await number('metric-rows')).toBe(RUN.iterations);
+  await expect(page.getByTestId('samples-iteration')).toContainText(`Iteration ${RUN.iterations}`);
+  await snap('finished.png');
+});
+
+test('exports the student, and the files load with the project loaders', async () => {
+  const teacherBytes = new Uint8Array(readFileSync(fixture(FIXTURES.teacher)));
+  const { sha256 } = await teacherIdentity(teacherBytes);
+  const teacher = loadModelBundle(teacherBytes);
+  try {
+    const lora = await downloadOf(() => page.getByRole('button', { name: 'Student LoRA (.safetensors)' }).click());
+    expect(lora.download.suggestedFilename()).toMatch(/\.safetensors$/);
+    const student = loadLora(lora.bytes, teacher.config, sha256, teacher.params);
+    expect(Object.keys(student.params).sort()).toEqual(Object.keys(teacher.params).sort());
+    const trained = Object.keys(teacher.params).some(
+      (k) => tf.tidy(() => tf.any(tf.notEqual(student.params[k], teacher.params[k])).dataSync())[0] === 1,
+    );
+    expect(trained, 'the adapters moved at least one weight away from the teacher').toBe(true);
+    tf.dispose(Object.values(student.params));
+
+    const merged = await downloadOf(() => page.getByRole('button', { name: 'Student merged (.safetensors)' }).click());
+    const bundle = loadModelBundle(merged.bytes);
+    expect(bundle.config.unet).toEqual(teacher.config.unet);
+    tf.dispose(Object.values(bundle.params));
+  } finally {
+    tf.dispose(Object.values(teacher.params));
+  }
+
+  const csv = await downloadOf(() => page.getByRole('button', { name: 'Metrics CSV' }).click());
+  const lines = new TextDecoder().decode(csv.bytes).trim().split('\n');
+  expect(lines[0].split(',')).toEqual(expect.arrayContaining(['iteration', 'studentLoss', 'regAbs.slot0']));
+  expect(lines).toHaveLength(RUN.iterations + 1);
+
+  const json = await downloadOf(() => page.getByRole('button', { name: 'Metrics JSON' }).click());
+  expect(JSON.parse(new TextDecoder().decode(json.bytes)).metrics).toHaveLength(RUN.iterations);
+
+  const png = await downloadOf(() => page.getByRole('button', { name: 'Sample grid PNG' }).click());
+  expect([...png.bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+});
+
+test('generates a 4-step student preview', async () => {
+  await page.getByLabel('Model').selectOption('student');
+  await page.getByLabel('Count').fill('2');
+  await page.getByRole('button', { name: 'Generate preview' }).click();
+  await expect(page.getByTestId('preview-timing')).toContainText(/student, 4 steps: [\d.]+ ms\/image/);
+  await expect(page.getByTestId('preview-grid')).toBeVisible();
+  await snap('preview.png');
+  expect(pageErrors).toEqual([]);
+});
+
+test('imports the built-in shards', async ({ browser }, testInfo) => {
+  test.skip(
+    !existsSync(join('public', 'shards', 'manifest.json')) || !existsSync(join('public', 'teacher.safetensors')),
+    'no built-in teacher and shards shipped in public/ yet',
+  );
+  const fresh = await browser.newContext();
+  try {
+    const p = await fresh.newPage();
+    await p.goto('/');
+    await expect(p.getByTestId('teacher-name')).not.toBeEmpty();
+    await p.getByRole('button', { name: 'Use built-in shards' }).click();
+    await expect(p.getByTestId('shard-table').locator('tbody tr').first()).toContainText('matches');
+    await expect(p.getByTestId('shard-rejections')).toHaveCount(0);
+    await testInfo.attach('builtin-shards.png', {
+      body: await p.screenshot({ fullPage: true }),
+      contentType: 'image/png',
+    });
+  } finally {
+    await fresh.close();
+  }
+});
