@@ -1,67 +1,160 @@
 /**
- * The studio worker: owns tfjs and the GPU. It answers the requests of `StudioApi` one at a
- * time, in arrival order, so a forward pass never races backend selection.
+ * The studio worker: owns tfjs, the GPU, IndexedDB and the training loop. Requests that touch
+ * tensors or storage run one at a time in arrival order; the training loop runs beside them in
+ * the background, and the run controls (pause, continue, stop) and read-only listings skip the
+ * queue so they answer at once even while a long import or generation is running.
  */
 import { selectBackend } from './backend';
+import { storageEstimate } from './db';
+import { watchDeviceLoss } from './device-loss';
+import { emit, transferablesOf } from './events';
 import { runForwardPreview } from './forward-preview';
-import type {
-  BackendReport,
-  EventMessage,
-  EventName,
-  Method,
-  RequestMessage,
-  ResponseMessage,
-  StudioApi,
-  StudioEvents,
-} from './protocol';
+import { previewStudent, previewTeacher } from './preview';
+import type { BackendReport, Method, RequestMessage, ResponseMessage, StudioApi } from './protocol';
+import {
+  deviceLost,
+  listRuns,
+  releaseSession,
+  removeRun,
+  requireActive,
+  resumeRun,
+  runMetrics,
+  startTraining,
+  withStudent,
+} from './runs';
+import { generateShards } from './shard-generation';
+import { downloadShard, fetchBuiltinShards, importShards, listShards, removeShard } from './shard-store';
+import { studentFile } from './student-export';
+import { QuotaError, StorageError, TeacherRequiredError } from './studio-errors';
+import { loadBuiltinTeacher, loadedTeacher, loadTeacherFile, requireTeacher } from './teacher';
 
 declare const self: DedicatedWorkerGlobalScope;
-
-function emit<E extends EventName>(event: E, payload: StudioEvents[E]): void {
-  const message: EventMessage<E> = { type: 'event', event, payload };
-  self.postMessage(message);
-}
 
 /** tfjs has one global backend, so it is chosen once; a second `init` gets the first answer. */
 let ready: Promise<BackendReport> | null = null;
 
+async function backendReady(method: Method): Promise<void> {
+  if (!ready) throw new TeacherRequiredError(`${method} was called before init: call init first to choose a backend`);
+  await ready;
+}
+
+function onDeviceLost(reason: string): void {
+  void deviceLost();
+  emit('fault', {
+    kind: 'device-lost',
+    message:
+      `The GPU device was lost (${reason}). Training stopped; the last checkpoint and all stored data are kept. ` +
+      `Reload the page to get a new device, then resume the run.`,
+  });
+}
+
+const progress =
+  (task: 'import' | 'generate' | 'preview' | 'teacher') => (done: number, total: number, message: string) =>
+    emit('progress', { task, done, total, message });
+
 const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioApi[M]['result']> } = {
   init: ({ backends }) => {
-    ready ??= selectBackend((message) => emit('status', { message }), backends);
+    ready ??= selectBackend((message) => emit('status', { message }), backends).then((report) => {
+      if (report.backend === 'webgpu') watchDeviceLoss(onDeviceLost);
+      return report;
+    });
     return ready;
   },
   forward: async (args) => {
-    if (!ready) throw new Error('forward was called before init: call init first to choose a backend');
-    await ready;
+    await backendReady('forward');
     emit('status', { message: 'Running the UNet forward pass…' });
     return runForwardPreview(args);
   },
+  loadTeacher: async (args) => {
+    await backendReady('loadTeacher');
+    releaseSession('load another teacher');
+    const name = args.source === 'builtin' ? 'the built-in teacher' : args.fileName;
+    progress('teacher')(0, 1, `Loading ${name}…`);
+    const teacher =
+      args.source === 'builtin' ? await loadBuiltinTeacher() : await loadTeacherFile(args.fileName, args.bytes);
+    progress('teacher')(1, 1, `Loaded ${teacher.info.name}`);
+    emit('teacher', teacher.info);
+    return teacher.info;
+  },
+  listShards: () => listShards(loadedTeacher()?.identity ?? null),
+  importShards: async (args) => {
+    const teacher = requireTeacher('import shards (they are checked against it)');
+    const files = 'builtin' in args ? await fetchBuiltinShards(progress('import')) : args.files;
+    return importShards(files, teacher.identity, (done, total, name) =>
+      progress('import')(done, total, name ? `Checking ${name}` : 'Done'),
+    );
+  },
+  removeShard: async ({ id }) => {
+    await removeShard(id);
+    return listShards(loadedTeacher()?.identity ?? null);
+  },
+  downloadShard: ({ id }) => downloadShard(id),
+  storageEstimate: () => storageEstimate(),
+  startTraining: async (args) => {
+    await backendReady('startTraining');
+    return startTraining(args, emit);
+  },
+  resumeRun: async ({ runId }) => {
+    await backendReady('resumeRun');
+    return resumeRun(runId, emit);
+  },
+  pauseTraining: () => requireActive('pause').pause(),
+  continueTraining: async () => requireActive('continue').resumeLoop(),
+  stopTraining: () => requireActive('stop').stop(),
+  listRuns: () => listRuns(),
+  runMetrics: ({ runId }) => runMetrics(runId),
+  removeRun: ({ runId }) => removeRun(runId),
+  exportStudent: async ({ runId, form }) => {
+    await backendReady('exportStudent');
+    return withStudent(runId, emit, (trainer, teacher) => studentFile(trainer, teacher, form));
+  },
+  preview: async ({ who, runId, ...req }) => {
+    await backendReady('preview');
+    if (who === 'teacher') {
+      const teacher = requireTeacher('preview the teacher');
+      return previewTeacher(teacher.config, teacher.params, req);
+    }
+    if (!runId) throw new TeacherRequiredError('Pick a run to preview its student.');
+    return withStudent(runId, emit, (trainer, teacher) => previewStudent(teacher.config, teacher.params, trainer, req));
+  },
+  generateShards: async (args) => {
+    await backendReady('generateShards');
+    return generateShards(requireTeacher('generate shards'), args, progress('generate'));
+  },
 };
 
-/** Transfer large buffers instead of copying them. */
-function transferablesOf(result: unknown): Transferable[] {
-  if (result && typeof result === 'object' && 'rgba' in result && result.rgba instanceof Uint8ClampedArray) {
-    return [result.rgba.buffer];
+/** Answered at once, outside the queue: they only read state or flag the loop. */
+const IMMEDIATE = new Set<Method>([
+  'pauseTraining',
+  'continueTraining',
+  'stopTraining',
+  'listRuns',
+  'listShards',
+  'runMetrics',
+  'storageEstimate',
+]);
+
+async function answer(id: number, method: Method, args: unknown): Promise<void> {
+  let response: ResponseMessage;
+  try {
+    const handler = handlers[method] as (a: unknown) => Promise<StudioApi[Method]['result']>;
+    const result = await handler(args);
+    response = { type: 'response', id, ok: true, result };
+    self.postMessage(response, transferablesOf(result));
+  } catch (err) {
+    if (err instanceof QuotaError) emit('fault', { kind: 'quota', message: err.message });
+    else if (err instanceof StorageError) emit('fault', { kind: 'storage', message: err.message });
+    const error =
+      err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+    response = { type: 'response', id, ok: false, error };
+    self.postMessage(response);
   }
-  return [];
 }
 
 let queue: Promise<void> = Promise.resolve();
 
 self.addEventListener('message', (e: MessageEvent<RequestMessage>) => {
   const { id, method, args } = e.data;
-  queue = queue.then(async () => {
-    let response: ResponseMessage;
-    try {
-      const handler = handlers[method] as (a: typeof args) => Promise<StudioApi[Method]['result']>;
-      const result = await handler(args);
-      response = { type: 'response', id, ok: true, result };
-      self.postMessage(response, transferablesOf(result));
-    } catch (err) {
-      const error =
-        err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
-      response = { type: 'response', id, ok: false, error };
-      self.postMessage(response);
-    }
-  });
+  if (IMMEDIATE.has(method)) void answer(id, method, args);
+  else queue = queue.then(() => answer(id, method, args));
 });

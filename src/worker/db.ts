@@ -1,0 +1,224 @@
+/**
+ * The studio's IndexedDB database (`rapm-studio`). Every write below is ONE transaction, so a
+ * failure (quota, tab closed mid-write) leaves either the whole record or nothing.
+ *
+ * Stores (version 1):
+ *   shardInfo   id -> StoredShard             what the list shows, cheap to read
+ *   shardBytes  id -> ArrayBuffer             the file itself, read only to train or download
+ *   runs        id -> RunRecord
+ *   metrics     [runId, chunk] -> MetricsChunk   append-only, one chunk per checkpoint
+ *   checkpoints runId -> StoredCheckpoint     the latest checkpoint of the run
+ *   teacher     'last' -> StoredTeacher       the last teacher loaded from a file
+ * A shard's info and bytes are separate stores (written together) so that listing shards does
+ * not read hundreds of megabytes of trajectories.
+ */
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import type { TeacherIdentity } from '../core/io/shards';
+import type { RapmMetrics } from '../core/rapm/metrics';
+import type { RunInfo, ShardInfo } from './protocol';
+import { QuotaError, StorageError } from './studio-errors';
+
+export const DB_NAME = 'rapm-studio';
+export const DB_VERSION = 1;
+
+/** ShardInfo as stored: the teacher match is computed against whichever teacher is loaded. */
+export interface StoredShard extends Omit<ShardInfo, 'teacherMatch'> {
+  teacherSha256: string;
+  /** SHA-256 of the file, to refuse storing the same shard twice. */
+  contentSha256: string;
+}
+
+/** RunInfo plus what resuming needs. */
+export interface RunRecord extends RunInfo {
+  teacher: TeacherIdentity;
+  sampleEvery: number;
+  checkpointEvery: number;
+}
+
+export interface MetricsChunk {
+  runId: string;
+  chunk: number;
+  events: RapmMetrics[];
+}
+
+export interface StoredCheckpoint {
+  runId: string;
+  iteration: number;
+  bytes: ArrayBuffer;
+}
+
+export interface StoredTeacher {
+  fileName: string;
+  identity: TeacherIdentity;
+  bytes: ArrayBuffer;
+}
+
+interface StudioSchema extends DBSchema {
+  shardInfo: { key: string; value: StoredShard };
+  shardBytes: { key: string; value: ArrayBuffer };
+  runs: { key: string; value: RunRecord };
+  metrics: { key: [string, number]; value: MetricsChunk };
+  checkpoints: { key: string; value: StoredCheckpoint };
+  teacher: { key: string; value: StoredTeacher };
+}
+
+type Db = IDBPDatabase<StudioSchema>;
+type StoreName = 'shardInfo' | 'shardBytes' | 'runs' | 'metrics' | 'checkpoints' | 'teacher';
+
+let opened: Promise<Db> | null = null;
+
+function db(): Promise<Db> {
+  opened ??= openDB<StudioSchema>(DB_NAME, DB_VERSION, {
+    upgrade(database, oldVersion) {
+      if (oldVersion < 1) {
+        database.createObjectStore('shardInfo');
+        database.createObjectStore('shardBytes');
+        database.createObjectStore('runs');
+        database.createObjectStore('metrics', { keyPath: ['runId', 'chunk'] });
+        database.createObjectStore('checkpoints', { keyPath: 'runId' });
+        database.createObjectStore('teacher');
+      }
+    },
+  }).catch((e: unknown) => {
+    opened = null;
+    throw new StorageError('anything (the database did not open)', e);
+  });
+  return opened;
+}
+
+function isQuotaError(e: unknown): boolean {
+  return e instanceof DOMException && (e.name === 'QuotaExceededError' || e.code === DOMException.QUOTA_EXCEEDED_ERR);
+}
+
+export async function storageEstimate(): Promise<{ usage: number; quota: number }> {
+  const { usage = 0, quota = 0 } = (await navigator.storage?.estimate?.()) ?? {};
+  return { usage, quota };
+}
+
+/**
+ * Runs `work` in one readwrite transaction over `stores` and waits for it to commit. A quota
+ * failure becomes a QuotaError naming `what` and its size; any other failure a StorageError.
+ */
+async function write(
+  stores: StoreName[],
+  what: string,
+  bytes: number,
+  work: (tx: IDBPTransaction<StudioSchema, StoreName[], 'readwrite'>) => Promise<unknown>[],
+): Promise<void> {
+  const database = await db();
+  try {
+    const tx = database.transaction(stores, 'readwrite');
+    // The request promises reject alongside tx.done; their rejections are handled through it.
+    await Promise.all([...work(tx), tx.done]);
+  } catch (e) {
+    if (isQuotaError(e) || (e instanceof DOMException && e.name === 'AbortError' && (await nearQuota(bytes)))) {
+      const { usage, quota } = await storageEstimate().catch(() => ({ usage: NaN, quota: NaN }));
+      throw new QuotaError(what, bytes, Number.isFinite(usage) ? usage : null, Number.isFinite(quota) ? quota : null);
+    }
+    throw new StorageError(what, e);
+  }
+}
+
+/** Some browsers report a quota failure only as an aborted transaction. */
+async function nearQuota(bytes: number): Promise<boolean> {
+  const { usage, quota } = await storageEstimate().catch(() => ({ usage: 0, quota: 0 }));
+  return quota > 0 && usage + bytes > quota;
+}
+
+async function read<T>(what: string, work: (database: Db) => Promise<T>): Promise<T> {
+  const database = await db();
+  try {
+    return await work(database);
+  } catch (e) {
+    throw new StorageError(what, e);
+  }
+}
+
+export async function putShard(info: StoredShard, bytes: ArrayBuffer): Promise<void> {
+  await write(['shardInfo', 'shardBytes'], `shard '${info.fileName}'`, bytes.byteLength, (tx) => [
+    tx.objectStore('shardInfo').put(info, info.id),
+    tx.objectStore('shardBytes').put(bytes, info.id),
+  ]);
+}
+
+export async function listStoredShards(): Promise<StoredShard[]> {
+  const all = await read('the shard list', (d) => d.getAll('shardInfo'));
+  return all.sort((a, b) => a.addedAt - b.addedAt);
+}
+
+export async function shardBytes(id: string): Promise<ArrayBuffer | undefined> {
+  return read('a shard', (d) => d.get('shardBytes', id));
+}
+
+export async function deleteShard(id: string): Promise<void> {
+  await write(['shardInfo', 'shardBytes'], 'the shard removal', 0, (tx) => [
+    tx.objectStore('shardInfo').delete(id),
+    tx.objectStore('shardBytes').delete(id),
+  ]);
+}
+
+export async function putRun(run: RunRecord): Promise<void> {
+  await write(['runs'], `run ${run.id}`, 1024, (tx) => [tx.objectStore('runs').put(run, run.id)]);
+}
+
+export async function getRun(id: string): Promise<RunRecord | undefined> {
+  return read('a run', (d) => d.get('runs', id));
+}
+
+export async function listStoredRuns(): Promise<RunRecord[]> {
+  const all = await read('the run list', (d) => d.getAll('runs'));
+  return all.sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/**
+ * A checkpoint with the metrics since the previous one and the run's new state, together: after
+ * a reload the stored metrics end exactly where the checkpoint resumes.
+ */
+export async function putCheckpoint(
+  run: RunRecord,
+  checkpoint: StoredCheckpoint,
+  metrics: RapmMetrics[],
+): Promise<void> {
+  const size = checkpoint.bytes.byteLength + metrics.length * 512;
+  await write(['runs', 'metrics', 'checkpoints'], `the checkpoint of run ${run.id}`, size, (tx) => {
+    const ops: Promise<unknown>[] = [
+      tx.objectStore('runs').put(run, run.id),
+      tx.objectStore('checkpoints').put(checkpoint),
+    ];
+    if (metrics.length > 0) {
+      // Chunks are numbered by their first iteration: unique, ordered, and a resumed run that
+      // re-saves from the same checkpoint overwrites rather than duplicates.
+      ops.push(tx.objectStore('metrics').put({ runId: run.id, chunk: metrics[0].iteration, events: metrics }));
+    }
+    return ops;
+  });
+}
+
+export async function getCheckpoint(runId: string): Promise<StoredCheckpoint | undefined> {
+  return read('a checkpoint', (d) => d.get('checkpoints', runId));
+}
+
+export async function runMetrics(runId: string): Promise<RapmMetrics[]> {
+  const chunks = await read('the metric history', (d) =>
+    d.getAll('metrics', IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])),
+  );
+  return chunks.sort((a, b) => a.chunk - b.chunk).flatMap((c) => c.events);
+}
+
+export async function deleteRun(runId: string): Promise<void> {
+  await write(['runs', 'metrics', 'checkpoints'], 'the run removal', 0, (tx) => [
+    tx.objectStore('runs').delete(runId),
+    tx.objectStore('metrics').delete(IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])),
+    tx.objectStore('checkpoints').delete(runId),
+  ]);
+}
+
+export async function putTeacher(teacher: StoredTeacher): Promise<void> {
+  await write(['teacher'], `teacher '${teacher.fileName}'`, teacher.bytes.byteLength, (tx) => [
+    tx.objectStore('teacher').put(teacher, 'last'),
+  ]);
+}
+
+export async function getTeacher(): Promise<StoredTeacher | undefined> {
+  return read('the stored teacher', (d) => d.get('teacher', 'last'));
+}

@@ -1,0 +1,148 @@
+/**
+ * Runs: the one live training session, the stored runs, and a run's student weights for
+ * preview and export (from the live trainer, or rebuilt from the run's checkpoint).
+ */
+import { loadRapmCheckpoint } from '../core/rapm/checkpoint';
+import type { RapmMetrics } from '../core/rapm/metrics';
+import type { RapmTrainer } from '../core/rapm/trainer';
+import { deleteRun, getCheckpoint, getRun, listStoredRuns, putRun, runMetrics as storedMetrics } from './db';
+import type { Emit } from './events';
+import type { RunInfo } from './protocol';
+import { loadTrainingSet } from './shard-store';
+import { TrainingStateError, UnknownRunError } from './studio-errors';
+import { ensureTeacher, loadedTeacher, requireTeacher, type LoadedTeacher } from './teacher';
+import { TrainingSession, runInfo, type TrainingRequest } from './training-loop';
+
+/**
+ * The live session, kept after its loop ends (finished or stopped) so preview and export use its
+ * weights without reading the checkpoint back; released when another run starts or the teacher changes.
+ */
+let session: TrainingSession | null = null;
+
+export function liveSession(): TrainingSession | null {
+  return session;
+}
+
+function busy(): boolean {
+  return session !== null && session.state !== 'idle';
+}
+
+export function requireActive(action: string): TrainingSession {
+  if (!session || session.state === 'idle') throw new TrainingStateError(`No run is training: nothing to ${action}.`);
+  return session;
+}
+
+/** Frees the kept session (teacher about to change); refused while a run is live. */
+export function releaseSession(action: string): void {
+  if (busy()) throw new TrainingStateError(`A run is training: stop it before you ${action}.`);
+  session?.dispose();
+  session = null;
+}
+
+function checkRequest(req: TrainingRequest): void {
+  const positiveInt = (v: number, name: string, min: number) => {
+    if (!Number.isInteger(v) || v < min)
+      throw new TrainingStateError(`${name} must be an integer >= ${min}, got ${v}.`);
+  };
+  positiveInt(req.iterations, 'Iterations', 1);
+  positiveInt(req.sampleEvery, 'Sample every', 0);
+  positiveInt(req.checkpointEvery, 'Checkpoint every', 0);
+  positiveInt(req.config.batchSize, 'Batch size', 1);
+  positiveInt(req.config.student.rank, 'LoRA rank', 1);
+}
+
+export async function startTraining(req: TrainingRequest, emit: Emit): Promise<RunInfo> {
+  checkRequest(req);
+  const teacher = requireTeacher('start training');
+  releaseSession('start another');
+  const source = await loadTrainingSet(teacher.identity);
+  session = await TrainingSession.start(teacher, source, req, emit);
+  return session.info();
+}
+
+export async function resumeRun(runId: string, emit: Emit): Promise<RunInfo> {
+  if (busy()) throw new TrainingStateError('A run is training: stop it before you resume another.');
+  const stored = await getRun(runId);
+  if (!stored) throw new UnknownRunError(runId);
+  if (stored.status === 'finished') {
+    throw new TrainingStateError(`This run already reached its ${stored.iterations} iterations; start a new run.`);
+  }
+  releaseSession('resume a run');
+  const teacher = await teacherOf(stored.teacher, emit);
+  const source = await loadTrainingSet(teacher.identity);
+  const checkpoint = await getCheckpoint(runId);
+  session = await TrainingSession.resume(teacher, source, stored, checkpoint?.bytes, emit);
+  return session.info();
+}
+
+/** The run's teacher, loaded from storage or the build if needed (the page is told). */
+async function teacherOf(identity: LoadedTeacher['identity'], emit: Emit): Promise<LoadedTeacher> {
+  const before = loadedTeacher();
+  const teacher = await ensureTeacher(identity);
+  if (!teacher) {
+    throw new TrainingStateError(
+      `This run was trained from teacher '${identity.name}' (sha256 ${identity.sha256.slice(0, 12)}…), which is ` +
+        `not loaded and not stored in this browser; load that teacher file first.`,
+    );
+  }
+  if (teacher !== before) emit('teacher', teacher.info);
+  return teacher;
+}
+
+/** Stored runs; a 'running' one that is not live was cut off by a reload or crash: 'interrupted'. */
+export async function listRuns(): Promise<RunInfo[]> {
+  return (await listStoredRuns()).map((r) => {
+    if (session?.run.id === r.id) return session.info();
+    return runInfo(r.status === 'running' ? { ...r, status: 'interrupted' } : r);
+  });
+}
+
+export async function runMetrics(runId: string): Promise<RapmMetrics[]> {
+  const stored = await storedMetrics(runId);
+  return session?.run.id === runId ? [...stored, ...session.unsavedMetrics()] : stored;
+}
+
+export async function removeRun(runId: string): Promise<RunInfo[]> {
+  if (session?.run.id === runId) {
+    if (busy()) throw new TrainingStateError('This run is training: stop it before you remove it.');
+    releaseSession('remove the run');
+  }
+  await deleteRun(runId);
+  return listRuns();
+}
+
+/** Marks the live run interrupted after a lost GPU (its stored checkpoint is what a reload resumes). */
+export async function deviceLost(): Promise<void> {
+  if (!session || session.state === 'idle') return;
+  session.deviceWasLost();
+  await putRun({ ...session.run, status: 'interrupted' }).catch(() => undefined);
+}
+
+/**
+ * Calls `use` with a trainer holding the run's student weights: the live one, or one rebuilt from
+ * the run's checkpoint (disposed afterwards).
+ */
+export async function withStudent<T>(
+  runId: string,
+  emit: Emit,
+  use: (trainer: RapmTrainer, teacher: LoadedTeacher) => Promise<T>,
+): Promise<T> {
+  if (session?.run.id === runId) return use(session.trainer, session.teacher);
+  const stored = await getRun(runId);
+  if (!stored) throw new UnknownRunError(runId);
+  const checkpoint = await getCheckpoint(runId);
+  if (!checkpoint) {
+    throw new TrainingStateError('This run has no checkpoint yet (it stopped before its first); resume it to train.');
+  }
+  if (session && session.teacher.identity.sha256 !== stored.teacher.sha256) {
+    // Switching teachers would pull the weights from under the live run.
+    releaseSession('use a run of another teacher');
+  }
+  const teacher = await teacherOf(stored.teacher, emit);
+  const trainer = loadRapmCheckpoint(new Uint8Array(checkpoint.bytes), teacher.config, teacher.params);
+  try {
+    return await use(trainer, teacher);
+  } finally {
+    trainer.dispose();
+  }
+}

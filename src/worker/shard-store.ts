@@ -1,0 +1,139 @@
+/**
+ * The shards in IndexedDB: import (each file validated against the loaded teacher before it is
+ * stored), list, remove, download, and reading them back as one training set.
+ */
+import { FormatError } from '../core/io/errors';
+import { readShard, validateShard, type ShardSummary, type TeacherIdentity } from '../core/io/shards';
+import { deleteShard, listStoredShards, putShard, shardBytes, type StoredShard } from './db';
+import type { ShardInfo, ShardRejection } from './protocol';
+import { fetchPublic } from './teacher';
+import { trajectorySet } from './trajectory-set';
+import type { TrajectorySource } from '../core/rapm/trajectory-source';
+
+export interface ShardFile {
+  fileName: string;
+  bytes: ArrayBuffer;
+}
+
+async function sha256(bytes: ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function withMatch(s: StoredShard, teacher: TeacherIdentity | null): ShardInfo {
+  const { teacherSha256: _sha, contentSha256: _content, ...info } = s;
+  void _sha;
+  void _content;
+  return { ...info, teacherMatch: teacher !== null && s.teacherSha256 === teacher.sha256 };
+}
+
+export async function listShards(teacher: TeacherIdentity | null): Promise<ShardInfo[]> {
+  return (await listStoredShards()).map((s) => withMatch(s, teacher));
+}
+
+function storedShard(fileName: string, summary: ShardSummary, contentSha256: string): StoredShard {
+  return {
+    id: crypto.randomUUID(),
+    fileName,
+    count: summary.count,
+    bytes: summary.byteLength,
+    slots: summary.slots,
+    dtype: summary.positionsDtype,
+    hasDelta: summary.hasDelta,
+    teacherName: summary.teacher.name,
+    teacherSha256: summary.teacher.sha256,
+    contentSha256,
+    addedAt: Date.now(),
+  };
+}
+
+/** Stores one already validated shard (e.g. one the worker just generated). */
+export async function storeShard(
+  fileName: string,
+  bytes: ArrayBuffer,
+  summary: ShardSummary,
+  teacher: TeacherIdentity,
+): Promise<ShardInfo> {
+  const stored = storedShard(fileName, summary, await sha256(bytes));
+  await putShard(stored, bytes);
+  return withMatch(stored, teacher);
+}
+
+/**
+ * Validates and stores each file in turn. A rejected file (damaged, NaN, another teacher, already
+ * stored) is reported and nothing of it is stored; a storage failure stops the import (the files
+ * stored before it stay) and propagates.
+ */
+export async function importShards(
+  files: ShardFile[],
+  teacher: TeacherIdentity,
+  onProgress: (done: number, total: number, fileName: string) => void,
+): Promise<{ added: ShardInfo[]; rejected: ShardRejection[] }> {
+  const added: ShardInfo[] = [];
+  const rejected: ShardRejection[] = [];
+  const known = new Set((await listStoredShards()).map((s) => s.contentSha256));
+  for (const [i, { fileName, bytes }] of files.entries()) {
+    onProgress(i, files.length, fileName);
+    let summary: ShardSummary;
+    try {
+      summary = validateShard(bytes, teacher);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      rejected.push({ fileName, code: e.code, message: e.message });
+      continue;
+    }
+    const content = await sha256(bytes);
+    if (known.has(content)) {
+      rejected.push({
+        fileName,
+        code: 'duplicate',
+        message: 'this shard is already stored; training on it twice would weight its trajectories double',
+      });
+      continue;
+    }
+    const stored = storedShard(fileName, summary, content);
+    await putShard(stored, bytes);
+    known.add(content);
+    added.push(withMatch(stored, teacher));
+  }
+  onProgress(files.length, files.length, '');
+  return { added, rejected };
+}
+
+/** public/shards/manifest.json (written by `npm run trajectories`) and the files it lists. */
+export async function fetchBuiltinShards(onProgress: (done: number, total: number, name: string) => void) {
+  const manifest = JSON.parse(
+    new TextDecoder().decode(await fetchPublic('shards/manifest.json', 'built-in shards')),
+  ) as {
+    files?: { file?: unknown }[];
+  };
+  const names = (manifest.files ?? []).map((f) => f.file).filter((f): f is string => typeof f === 'string');
+  const files: ShardFile[] = [];
+  for (const [i, name] of names.entries()) {
+    onProgress(i, names.length, name);
+    files.push({ fileName: name, bytes: await fetchPublic(`shards/${name}`, `built-in shard ${name}`) });
+  }
+  return files;
+}
+
+export async function removeShard(id: string): Promise<void> {
+  await deleteShard(id);
+}
+
+export async function downloadShard(id: string): Promise<ShardFile> {
+  const info = (await listStoredShards()).find((s) => s.id === id);
+  const bytes = await shardBytes(id);
+  if (!info || !bytes) throw new Error(`No stored shard '${id}': it was removed; reload the shard list.`);
+  return { fileName: info.fileName, bytes };
+}
+
+/** Every stored shard of `teacher`, decoded and concatenated (throws ShardSetError when none). */
+export async function loadTrainingSet(teacher: TeacherIdentity): Promise<TrajectorySource> {
+  const shards = [];
+  for (const s of await listStoredShards()) {
+    if (s.teacherSha256 !== teacher.sha256) continue;
+    const bytes = await shardBytes(s.id);
+    if (bytes) shards.push({ name: s.fileName, shard: readShard(bytes, teacher) });
+  }
+  return trajectorySet(shards);
+}
