@@ -18,9 +18,9 @@ function codeOf(f: () => unknown): string | undefined {
 }
 
 describe('evaluator bundle', () => {
-  it('round-trips config, weights and provenance', () => {
+  it('round-trips config, weights and provenance', async () => {
     const params = initClassifierParams(cfg, 3);
-    const bytes = encodeEvaluator(cfg, params, { command: 'npm run evaluator:train', testAccuracy: '0.99' });
+    const bytes = await encodeEvaluator(cfg, params, { command: 'npm run evaluator:train', testAccuracy: '0.99' });
     const back = decodeEvaluator(bytes);
     expect(back.config).toEqual(cfg);
     expect(back.provenance).toEqual({ command: 'npm run evaluator:train', testAccuracy: '0.99' });

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BundleError, SafetensorsError } from '../io/errors';
-import { parseSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors';
+import { parseSafetensors } from '../io/safetensors';
+import { encodeTensorMap } from '../io/tensor-map';
 import { classifierParamShapes, type ClassifierConfig, type Params } from './classifier';
 
 export const EVALUATOR_FORMAT = 'rapm-evaluator';
@@ -20,26 +21,26 @@ export interface Evaluator {
 }
 
 /** Serialises trained parameters (read back from the tensors, which stay owned by the caller). */
-export function encodeEvaluator(
+export async function encodeEvaluator(
   config: ClassifierConfig,
   params: Params,
   provenance: Record<string, string>,
-): Uint8Array {
-  const tensors: Record<string, TensorToWrite> = {};
-  for (const [name, shape] of Object.entries(classifierParamShapes(config))) {
-    const t = params[name];
-    if (!t) throw new BundleError('missing-tensor', `encodeEvaluator: parameter '${name}' is missing`);
-    tensors[name] = { dtype: 'F32', shape, data: t.dataSync() as Float32Array };
-  }
+): Promise<Uint8Array> {
   const clash = RESERVED.find((k) => k in provenance);
   if (clash) throw new BundleError('bad-input', `encodeEvaluator: provenance key '${clash}' is reserved`);
+  // Canonical order and completeness come from the config, not from whatever the caller passed.
+  const ordered: Params = {};
+  for (const name of Object.keys(classifierParamShapes(config))) {
+    if (!params[name]) throw new BundleError('missing-tensor', `encodeEvaluator: parameter '${name}' is missing`);
+    ordered[name] = params[name];
+  }
   const metadata = {
     format: EVALUATOR_FORMAT,
     version: EVALUATOR_VERSION,
     config: JSON.stringify(config),
     ...provenance,
   };
-  return writeSafetensors(tensors, metadata);
+  return encodeTensorMap(ordered, metadata, 'F32');
 }
 
 function parseConfig(text: string | undefined): ClassifierConfig {
