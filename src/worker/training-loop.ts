@@ -190,7 +190,7 @@ export class TrainingSession {
           await this.park();
           continue;
         }
-        const m = trainer.step(source.batch(trainer.iteration, cfg.batchSize, cfg.seed));
+        const m = await trainer.stepAsync(source.batch(trainer.iteration, cfg.batchSize, cfg.seed));
         if (!Number.isFinite(m.studentLoss)) throw new TrainingDivergedError(m.iteration, m.studentLoss);
         run.iteration = m.iteration;
         this.unsaved.push(m);

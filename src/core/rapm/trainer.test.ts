@@ -28,6 +28,28 @@ describe('RapmTrainer', () => {
     trainer.dispose();
   });
 
+  it("stepAsync (the browser worker's path) gives the same metrics as step, tensor count flat", async () => {
+    const strip = (m: { ms: number }) => ({ ...m, ms: 0 });
+    for (const over of [{}, { lambdaAbs: 0 }]) {
+      const teacher = tinyTeacher();
+      const sync = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, cfg(over));
+      sync.step(tinyBatch(1));
+      // an exact copy of the state, so both trainers take the same next step
+      const async = loadRapmCheckpoint(await saveRapmCheckpoint(sync, TINY_MODEL.name), TINY_MODEL, teacher);
+      const before = tf.memory().numTensors;
+      const m = await async.stepAsync(tinyBatch(2));
+      expect(tf.memory().numTensors).toBe(before);
+      expect(strip(m)).toEqual(strip(sync.step(tinyBatch(2))));
+      if ('lambdaAbs' in over) {
+        expect(m.accuracy.absReal).toBeNaN();
+        expect(m.discLossAbs).toBe(0);
+      }
+      sync.dispose();
+      async.dispose();
+      tf.dispose(Object.values(teacher));
+    }
+  });
+
   it('keeps the tensor count flat over 20 iterations', () => {
     const trainer = new RapmTrainer(TINY_MODEL, tinyTeacher(), TINY_GEOMETRY, cfg());
     trainer.step(tinyBatch(0));

@@ -76,8 +76,31 @@ export class RapmTrainer {
     this.adamAbs = new Adam({ lr: cfg.discLr, beta1: cfg.discBetas[0], beta2: cfg.discBetas[1], eps: 1e-8 });
   }
 
-  /** One iteration: student update, then both discriminator updates. */
+  /** One iteration: student update, then both discriminator updates (metrics read back synchronously). */
   step(batch: TrajectoryBatch): RapmMetrics {
+    const { readout, metrics } = this.update(batch);
+    try {
+      return metrics(readout.dataSync());
+    } finally {
+      readout.dispose();
+    }
+  }
+
+  /**
+   * The same iteration with an asynchronous read-back: on WebGPU a synchronous read stalls the
+   * queue, and in a browser worker it goes through a canvas that can lose the device.
+   */
+  async stepAsync(batch: TrajectoryBatch): Promise<RapmMetrics> {
+    const { readout, metrics } = this.update(batch);
+    try {
+      return metrics(await readout.data());
+    } finally {
+      readout.dispose();
+    }
+  }
+
+  /** Runs the updates; every number the metrics need is gathered in `readout` (one read back, not a dozen). */
+  private update(batch: TrajectoryBatch): { readout: tf.Tensor1D; metrics: (v: ArrayLike<number>) => RapmMetrics } {
     const start = performance.now();
     const b = batch.labels.length;
     const n = this.slots;
@@ -95,26 +118,44 @@ export class RapmTrainer {
       fixed.slotLabels,
       fixed.times.encoder,
     );
-
-    const perSlot = (t: tf.Tensor1D) => slotMeans(t.dataSync(), n, b);
-    const metrics: RapmMetrics = {
-      iteration: ++this.iteration,
-      studentLoss: pass.loss.dataSync()[0],
-      perSlot: {
-        advRel: perSlot(pass.terms.advRel),
-        advAbs: perSlot(pass.terms.advAbs),
-        regRel: perSlot(pass.terms.regRel),
-        regAbs: perSlot(pass.terms.regAbs),
-      },
-      discLossRel: disc.discLossRel,
-      discLossAbs: disc.discLossAbs,
-      accuracy: disc.accuracy,
-      gradNorm: { student: studentGradNorm, rel: disc.gradNormRel, abs: disc.gradNormAbs },
-      ms: 0,
-    };
+    const { terms } = pass;
+    const scalars = [pass.loss, studentGradNorm, ...disc.rel, ...disc.abs];
+    const readout = tf.tidy(
+      () =>
+        tf.concat([
+          ...scalars.map((t) => t.reshape([1])),
+          terms.advRel,
+          terms.advAbs,
+          terms.regRel,
+          terms.regAbs,
+        ]) as tf.Tensor1D,
+    );
+    tf.dispose([studentGradNorm, ...disc.rel, ...disc.abs]);
     disposePass(pass);
-    metrics.ms = performance.now() - start;
-    return metrics;
+    const iteration = ++this.iteration;
+    const metrics = (v: ArrayLike<number>): RapmMetrics => {
+      const [loss, gradStudent, relLoss, relReal, relFake, relNorm, absLoss, absReal, absFake, absNorm] = Array.from(
+        { length: scalars.length },
+        (_, i) => v[i],
+      );
+      const perSlot = (k: number) =>
+        slotMeans(
+          Array.from({ length: n * b }, (_, i) => v[scalars.length + k * n * b + i]),
+          n,
+          b,
+        );
+      return {
+        iteration,
+        studentLoss: loss,
+        perSlot: { advRel: perSlot(0), advAbs: perSlot(1), regRel: perSlot(2), regAbs: perSlot(3) },
+        discLossRel: relLoss,
+        discLossAbs: absLoss,
+        accuracy: { relReal, relFake, absReal, absFake },
+        gradNorm: { student: gradStudent, rel: relNorm, abs: absNorm },
+        ms: performance.now() - start,
+      };
+    };
+    return { readout, metrics };
   }
 
   /**
@@ -285,7 +326,8 @@ export class RapmTrainer {
     const part = (k: number) => feats.map((f) => f.slice([k * m], [m])) as tf.Tensor4D[];
     const [fakeF, relF, absF] = [part(0), part(1), part(2)];
     const update = (heads: Params, adam: Adam, realF: tf.Tensor4D[], weight: number) => {
-      if (weight === 0) return { heads, loss: 0, accReal: NaN, accFake: NaN, norm: 0 };
+      // [loss, accReal, accFake, gradNorm] as scalars the caller reads back (NaN accuracy when off)
+      if (weight === 0) return { heads, values: [0, NaN, NaN, 0].map((x) => tf.scalar(x)) };
       const names = Object.keys(heads);
       const r = tf.tidy(() => {
         const f = (...ws: tf.Tensor[]) => {
@@ -304,15 +346,8 @@ export class RapmTrainer {
       });
       const norm = globalNorm(r.grads);
       const next = adam.apply(heads, r.grads);
-      const out = {
-        heads: next,
-        loss: r.value.dataSync()[0],
-        accReal: r.accReal.dataSync()[0],
-        accFake: r.accFake.dataSync()[0],
-        norm,
-      };
-      tf.dispose([r.value, r.accReal, r.accFake, ...Object.values(r.grads)]);
-      return out;
+      tf.dispose(Object.values(r.grads));
+      return { heads: next, values: [r.value, r.accReal, r.accFake, norm] };
     };
     const rel = update(this.headsRel, this.adamRel, relF, this.cfg.lambdaRel);
     const abs = update(this.headsAbs, this.adamAbs, absF, this.cfg.lambdaAbs);
@@ -320,13 +355,7 @@ export class RapmTrainer {
     this.headsAbs = abs.heads;
     tf.dispose(feats);
     [fakeF, relF, absF].forEach((fs) => tf.dispose(fs));
-    return {
-      discLossRel: rel.loss,
-      discLossAbs: abs.loss,
-      accuracy: { relReal: rel.accReal, relFake: rel.accFake, absReal: abs.accReal, absFake: abs.accFake },
-      gradNormRel: rel.norm,
-      gradNormAbs: abs.norm,
-    };
+    return { rel: rel.values, abs: abs.values };
   }
 
   private updateEma(): void {
@@ -439,8 +468,8 @@ function slotMeans(values: ArrayLike<number>, n: number, b: number): number[] {
   });
 }
 
-function globalNorm(grads: Params): number {
-  return tf.tidy(() => Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+function globalNorm(grads: Params): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 
 function cloneAll(p: Params): Params {
