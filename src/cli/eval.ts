@@ -1,0 +1,100 @@
+/**
+ * npm run eval -- --model public/teacher.safetensors --steps 4 --guidance 2 [--count 1000] [--json docs/results.json]
+ * npm run eval -- --model runs/rapm/student-merged.safetensors --steps 4 --guidance 1 --label "RAPM student"
+ * npm run eval -- --reference train   (the floor: the train split against the test split)
+ *
+ * FID against the held-out MNIST test split, on the evaluator's 128-d penultimate features, and
+ * class accuracy (the share of conditional samples the evaluator assigns to the requested class).
+ * K samples (default 1000) with fixed seeds 0..K-1 and balanced classes (label = k % 10), so
+ * every model and sampler is scored on the same initial noise.
+ */
+import { appendFile, readFile } from 'node:fs/promises';
+import { loadModelBundle } from '../core/io/bundle';
+import { sampleModel } from '../core/diffusion/model-sampling';
+import { decodeEvaluator } from '../core/eval/evaluator-bundle';
+import { fidOfFeatures } from '../core/eval/fid';
+import { classAccuracy, classifyImages } from '../core/eval/metrics';
+import { num, parseCli } from '../node/args';
+import { useBackend, parseBackend } from '../node/backend';
+import { loadMnist } from '../node/mnist';
+import { Progress } from '../node/progress';
+
+const args = parseCli('npm run eval -- [options]', {
+  model: { type: 'string', help: 'model bundle to sample (teacher or merged student)' },
+  reference: { type: 'string', help: "score real digits instead of a model: 'train' (the FID floor)" },
+  steps: { type: 'string', default: '4', help: 'DDIM steps (trailing spacing)' },
+  guidance: { type: 'string', default: '1', help: 'classifier-free guidance scale (1 = none)' },
+  count: { type: 'string', default: '1000', help: 'samples (balanced over classes)' },
+  seed: { type: 'string', default: '0', help: 'first sample seed' },
+  batch: { type: 'string', default: '100', help: 'sampling batch size' },
+  evaluator: { type: 'string', default: 'public/evaluator.safetensors', help: 'evaluator bundle' },
+  label: { type: 'string', help: 'row label (default: model name, steps, guidance)' },
+  json: { type: 'string', help: 'append the row as one JSON line to this file' },
+  backend: { type: 'string', default: 'wasm', help: 'tfjs backend' },
+});
+
+async function main(): Promise<void> {
+  await useBackend(parseBackend(String(args.backend)));
+  const evaluator = decodeEvaluator(await readFile(String(args.evaluator)));
+  const count = num(args.count, 'count');
+  const seed0 = num(args.seed, 'seed');
+  const test = loadMnist('test');
+  const px = 28 * 28;
+  const started = performance.now();
+  let images: Float32Array;
+  let labels: Int32Array;
+  let label: string;
+  let row: Record<string, unknown> = {};
+  if (args.reference) {
+    if (args.reference !== 'train') throw new Error(`--reference must be 'train', got '${args.reference}'`);
+    const train = loadMnist('train');
+    const n = Math.min(count, train.count);
+    // an evenly spaced subset keeps the classes balanced as in the split
+    const pick = Array.from({ length: n }, (_, i) => Math.floor((i * train.count) / n));
+    images = new Float32Array(n * px);
+    pick.forEach((k, i) => images.set(train.images.subarray(k * px, (k + 1) * px), i * px));
+    labels = Int32Array.from(pick, (k) => train.labels[k]);
+    label = String(args.label ?? `train split (${n} real digits)`);
+    row = { reference: 'train' };
+  } else {
+    if (!args.model) throw new Error('give --model FILE or --reference train');
+    const { config, params } = loadModelBundle(await readFile(String(args.model)));
+    const steps = num(args.steps, 'steps');
+    const guidance = num(args.guidance, 'guidance');
+    const seeds = Array.from({ length: count }, (_, k) => seed0 + k);
+    labels = Int32Array.from(seeds, (_, k) => k % config.numClasses);
+    const progress = new Progress(count, 'img');
+    images = await sampleModel(config, params, {
+      seeds,
+      labels,
+      steps,
+      spacing: 'trailing',
+      guidanceScale: guidance,
+      batchSize: num(args.batch, 'batch'),
+      onProgress: (done) => progress.update(done),
+    });
+    progress.done();
+    label = String(args.label ?? `${config.name}, DDIM ${steps} steps, CFG ${guidance}`);
+    row = { model: String(args.model), name: config.name, steps, guidance };
+  }
+  const n = labels.length;
+  const sampled = classifyImages(evaluator.config, evaluator.params, images, n);
+  const real = classifyImages(evaluator.config, evaluator.params, test.images, test.count);
+  const fid = fidOfFeatures(sampled.features, n, real.features, test.count, sampled.featureDim);
+  const accuracy = classAccuracy(sampled.predictions, labels);
+  const seconds = (performance.now() - started) / 1000;
+  const out = {
+    label,
+    ...row,
+    count: n,
+    seed: seed0,
+    fid,
+    classAccuracy: accuracy,
+    seconds,
+    date: new Date().toISOString(),
+  };
+  console.log(`| ${label} | ${fid.toFixed(1)} | ${(100 * accuracy).toFixed(1)}% | ${n} |`);
+  if (args.json) await appendFile(String(args.json), `${JSON.stringify(out)}\n`);
+}
+
+await main();
