@@ -10,7 +10,8 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeTensorMap, encodeTensorMap, withPrefix, withoutPrefix } from '../core/io/tensor-map';
 import type { ModelConfig } from '../core/model-config';
-import { MNIST_UNET, initUnetParams } from '../core/nn/unet';
+import { initUnetParams } from '../core/nn/unet';
+import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 import { TeacherTrainer, type TeacherBatch, type TeacherTrainConfig } from '../core/train/teacher-trainer';
 import { num, parseCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
@@ -29,21 +30,6 @@ const args = parseCli('npm run teacher:train -- [options]', {
   resume: { type: 'boolean', default: false, help: 'continue from --checkpoint' },
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend: wasm, webgpu (needs npm package webgpu) or cpu' },
 });
-
-/**
- * Pixel-space MNIST teacher: linear betas 1e-4..0.02 with epsilon prediction (DDPM's setting
- * for pixel data). scaled_linear (the latent-diffusion schedule) ends at abar = 0.0047, leaving
- * 7% of the signal at t = 999, so samplers that start from pure noise begin off-distribution.
- */
-export const MNIST_TEACHER_CONFIG: ModelConfig = {
-  name: 'mnist-teacher',
-  architecture: 'unet',
-  unet: MNIST_UNET,
-  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  prediction: 'epsilon',
-  data: { channels: 1, height: 28, width: 28, range: [-1, 1] },
-  numClasses: 10,
-};
 
 function drawBatch(set: DigitSet, cfg: TeacherTrainConfig, model: ModelConfig, step: number): TeacherBatch {
   return tf.tidy(() => {

@@ -306,21 +306,30 @@ export function applyUnet(
   return conv(p, 'out.conv', silu(groupNorm(h, p['out.norm.g'], p['out.norm.b'], cfg.groups)) as tf.Tensor4D);
 }
 
+function blockFlops(s: BlockSpec): number {
+  if (s.kind === 'attn') {
+    const n = s.size * s.size;
+    return 2 * n * s.ch * 4 * s.ch + 2 * 2 * n * n * s.ch; // qkv + proj, scores + weighted sum
+  }
+  let f = conv2dFlops(1, s.size, s.size, 3, s.cin, s.cout) + conv2dFlops(1, s.size, s.size, 3, s.cout, s.cout);
+  if (s.cin !== s.cout) f += conv2dFlops(1, s.size, s.size, 1, s.cin, s.cout);
+  return f;
+}
+
+const sumFlops = (blocks: BlockSpec[]) => blocks.reduce((a, s) => a + blockFlops(s), 0);
+
 /** Forward FLOPs per image (convolutions, linear layers and attention matmuls; norms and activations omitted). */
 export function unetFlops(cfg: UNetConfig): number {
-  const { down, mid, up } = plan(cfg);
-  const s0 = cfg.imageSize;
-  let flops = conv2dFlops(1, s0, s0, 3, cfg.inChannels, cfg.baseChannels) * 2; // conv_in + conv_out
-  for (const s of [...down.flat(), ...mid, ...up.flat()]) {
-    if (s.kind === 'res') {
-      flops += conv2dFlops(1, s.size, s.size, 3, s.cin, s.cout) + conv2dFlops(1, s.size, s.size, 3, s.cout, s.cout);
-      if (s.cin !== s.cout) flops += conv2dFlops(1, s.size, s.size, 1, s.cin, s.cout);
-    } else {
-      const n = s.size * s.size;
-      flops += 2 * n * s.ch * 4 * s.ch + 2 * 2 * n * n * s.ch; // qkv + proj, scores + weighted sum
-    }
-  }
-  return flops;
+  const { up } = plan(cfg);
+  const convOut = conv2dFlops(1, cfg.imageSize, cfg.imageSize, 3, cfg.baseChannels, cfg.inChannels);
+  return unetEncoderFlops(cfg) + sumFlops(up.flat()) + convOut;
+}
+
+/** Forward FLOPs per image of the encoder half (conv_in, down path, mid): the discriminators' backbone. */
+export function unetEncoderFlops(cfg: UNetConfig): number {
+  const { down, mid } = plan(cfg);
+  const convIn = conv2dFlops(1, cfg.imageSize, cfg.imageSize, 3, cfg.inChannels, cfg.baseChannels);
+  return convIn + sumFlops(down.flat()) + sumFlops(mid);
 }
 
 export function paramCount(params: Params): number {
