@@ -2,14 +2,17 @@
  * npm run eval -- --model public/teacher.safetensors --steps 4 --guidance 2 [--count 1000] [--json docs/results.json]
  * npm run eval -- --model runs/rapm/student-merged.safetensors --steps 4 --guidance 1 --label "RAPM student"
  * npm run eval -- --reference train   (the floor: the train split against the test split)
+ * npm run eval -- --shards public/shards   (the teacher's full trajectories, from their stored end points)
  *
  * FID against the held-out MNIST test split, on the evaluator's 128-d penultimate features, and
  * class accuracy (the share of conditional samples the evaluator assigns to the requested class).
  * K samples (default 1000) with fixed seeds 0..K-1 and balanced classes (label = k % 10), so
  * every model and sampler is scored on the same initial noise.
  */
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { loadModelBundle } from '../core/io/bundle';
+import { readShard, type ShardMeta } from '../core/io/shards';
 import { sampleModel } from '../core/diffusion/model-sampling';
 import { decodeEvaluator } from '../core/eval/evaluator-bundle';
 import { fidOfFeatures } from '../core/eval/fid';
@@ -22,6 +25,10 @@ import { Progress } from '../node/progress';
 const args = parseCli('npm run eval -- [options]', {
   model: { type: 'string', help: 'model bundle to sample (teacher or merged student)' },
   reference: { type: 'string', help: "score real digits instead of a model: 'train' (the FID floor)" },
+  shards: {
+    type: 'string',
+    help: "score the teacher's stored end points z~_0 of a shard folder (its full N*M-step trajectory)",
+  },
   steps: { type: 'string', default: '4', help: 'DDIM steps (trailing spacing)' },
   guidance: { type: 'string', default: '1', help: 'classifier-free guidance scale (1 = none)' },
   count: { type: 'string', default: '1000', help: 'samples (balanced over classes)' },
@@ -56,6 +63,34 @@ async function main(): Promise<void> {
     labels = Int32Array.from(pick, (k) => train.labels[k]);
     label = String(args.label ?? `train split (${n} real digits)`);
     row = { reference: 'train' };
+  } else if (args.shards) {
+    const folder = String(args.shards);
+    const files = (await readdir(folder)).filter((f) => f.endsWith('.safetensors')).sort();
+    const ends: Float32Array[] = [];
+    const ls: number[] = [];
+    let meta: ShardMeta | null = null;
+    for (const f of files) {
+      const shard = readShard(await readFile(join(folder, f)));
+      meta = shard.meta;
+      const d = meta.data;
+      if (d.height * d.width * d.channels !== px) {
+        throw new Error(`${f} holds ${d.channels}x${d.height}x${d.width} samples; the MNIST evaluator scores 1x28x28`);
+      }
+      const n = shard.summary.slots;
+      for (let k = 0; k < shard.summary.count && ls.length < count; k++) {
+        ends.push(shard.positions.subarray((k * (n + 1) + n) * px, (k * (n + 1) + n + 1) * px));
+        ls.push(shard.labels[k]);
+      }
+    }
+    if (!meta) throw new Error(`no shards in ${folder}`);
+    images = new Float32Array(ls.length * px);
+    ends.forEach((e, i) => images.set(e, i * px));
+    labels = Int32Array.from(ls);
+    const steps = meta.coarseTimesteps.length * meta.fineStepsPerSlot;
+    label = String(
+      args.label ?? `teacher trajectory end points, DDIM ${steps} steps, CFG ${meta.guidanceScale} (shards)`,
+    );
+    row = { shards: folder, steps, guidance: meta.guidanceScale };
   } else {
     if (!args.model) throw new Error('give --model FILE or --reference train');
     const { config, params } = loadModelBundle(await readFile(String(args.model)));
