@@ -8,6 +8,7 @@ export const FIXTURES = {
   otherTeacherShard: 'other-teacher-shard.safetensors',
 };
 
+/** E2E_FIXTURES points at another folder of the same files (to try fixtures before committing them). */
 export function fixture(name: string): string {
-  return join('e2e', 'fixtures', name);
+  return join(process.env.E2E_FIXTURES || join('e2e', 'fixtures'), name);
 }

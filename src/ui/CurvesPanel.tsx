@@ -89,8 +89,8 @@ export function CurvesPanel() {
           <input id={ids.log} type="checkbox" checked={logScale} onChange={(e) => setLogScale(e.target.checked)} /> Log
           scale (losses)
         </label>
-        <span className="hint" data-testid="metric-rows">
-          {rows} points
+        <span className="hint">
+          <span data-testid="metric-rows">{rows}</span> points
         </span>
       </div>
       <div

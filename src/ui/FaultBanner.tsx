@@ -4,7 +4,7 @@ import { dismissFault } from './studio-actions';
 const TITLES = {
   quota: 'Storage is full',
   'device-lost': 'The GPU device was lost',
-  worker: 'The studio worker stopped',
+  worker: 'The studio worker reported a problem',
   storage: 'Storage failed',
 } as const;
 

@@ -9,6 +9,7 @@ export function TeacherPanel() {
   const teacher = useStudio((s) => s.teacher);
   const busy = useStudio((s) => s.teacherBusy);
   const error = useStudio((s) => s.teacherError);
+  const missing = useStudio((s) => s.teacherMissing);
   const progress = useStudio((s) => s.progress.teacher);
   const inputId = useId();
 
@@ -47,7 +48,7 @@ export function TeacherPanel() {
       ) : busy ? (
         <p>Loading the teacher…</p>
       ) : (
-        <p data-testid="no-teacher">No teacher loaded: no built-in teacher shipped yet. Load a teacher bundle below.</p>
+        <p data-testid="no-teacher">{missing ?? 'No teacher loaded. Load a teacher bundle below.'}</p>
       )}
       {error && (
         <p role="alert" className="error" data-testid="teacher-error">

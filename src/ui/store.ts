@@ -57,8 +57,10 @@ export interface StudioState {
 
   teacher: TeacherInfo | null;
   teacherBusy: boolean;
-  /** Why no teacher is loaded (no built-in one shipped, or the file was rejected). */
+  /** Why the last teacher load failed (a damaged file, a failed fetch). */
   teacherError: string | null;
+  /** Set when this build ships no built-in teacher: says so instead of reporting an error. */
+  teacherMissing: string | null;
 
   shards: ShardInfo[];
   rejections: ShardRejection[];
@@ -104,6 +106,7 @@ export const useStudio = create<StudioState>()(() => ({
   teacher: null,
   teacherBusy: false,
   teacherError: null,
+  teacherMissing: null,
   shards: [],
   rejections: [],
   shardsBusy: false,

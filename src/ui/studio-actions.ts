@@ -48,10 +48,12 @@ export async function loadTeacher(
   useStudio.setState({ teacherBusy: true, teacherError: null });
   try {
     const teacher = await worker().call('loadTeacher', source);
-    useStudio.setState({ teacher, teacherError: null, preview: null });
+    useStudio.setState({ teacher, teacherError: null, teacherMissing: null, preview: null });
     await refreshShards();
   } catch (err) {
-    useStudio.setState({ teacherError: errorText(err) });
+    if (err instanceof WorkerCallError && err.remoteName === 'BuiltinMissingError')
+      useStudio.setState({ teacherMissing: errorText(err) });
+    else useStudio.setState({ teacherError: errorText(err) });
   } finally {
     useStudio.setState({ teacherBusy: false });
   }
@@ -237,7 +239,7 @@ function subscribe(c: StudioClient): void {
   c.on('fault', addFault);
   // Also sent when resumeRun restores the run's own teacher from storage.
   c.on('teacher', (teacher) => {
-    useStudio.setState({ teacher, teacherError: null });
+    useStudio.setState({ teacher, teacherError: null, teacherMissing: null });
     void refreshShards().catch(() => undefined);
   });
   c.on('metrics', ({ runId, events }) => {
@@ -264,7 +266,7 @@ export async function startStudio(): Promise<void> {
   subscribe(client);
   try {
     const backend = await client.call('init', { backends: backendsFromUrl() });
-    useStudio.setState({ backend, phase: 'ready' });
+    useStudio.setState({ backend, phase: 'ready', status: `Ready on ${backend.backend}.` });
   } catch (err) {
     useStudio.setState({ phase: 'failed', status: `No backend: ${errorText(err)}` });
     return;
