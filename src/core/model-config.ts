@@ -16,6 +16,12 @@ export interface ModelConfig {
   prediction: PredictionType;
   /** Data layout of one sample (NCHW in files, NHWC in tensors) and its value range. */
   data: { channels: number; height: number; width: number; range: [number, number] };
+  /**
+   * Clamp each DDIM step's predicted x0 to `data.range` (diffusers' clip_sample). Off for latent
+   * models (the paper's SD teachers); on for the small pixel-space MNIST teacher, whose first step
+   * from t = 999 (abar = 4e-5) otherwise amplifies its eps error about 150-fold.
+   */
+  clipSample?: boolean;
   /** Number of real classes; class index `numClasses` is the null class used for CFG. */
   numClasses: number;
   /** Free-form provenance: command, data, steps, date. */

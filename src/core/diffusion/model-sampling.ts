@@ -1,6 +1,6 @@
 /**
  * A model bundle as a sampler: its DDIM (the paper's settings: `set_alpha_to_one=False`,
- * `clip_sample=False`) and its UNet as a Denoiser. Every tool that samples a bundle (trajectory
+ * `clip_sample` per the config, off unless it says so) and its UNet as a Denoiser. Every tool that samples a bundle (trajectory
  * generation, sample grids, evaluation) uses these two, so they all walk the same path;
  * `sampleModel` draws many seeded samples in batches.
  */
@@ -13,7 +13,12 @@ import { sampleDdim, SamplerInputError, seededNoise } from './sampler';
 import type { TimestepSpacing } from './timesteps';
 
 export function modelDdim(config: ModelConfig): Ddim {
-  return new Ddim({ schedule: config.schedule, prediction: config.prediction, setAlphaToOne: false, clipSample: null });
+  return new Ddim({
+    schedule: config.schedule,
+    prediction: config.prediction,
+    setAlphaToOne: false,
+    clipSample: config.clipSample ? config.data.range : null,
+  });
 }
 
 export function modelDenoiser(config: ModelConfig, params: Params): Denoiser {

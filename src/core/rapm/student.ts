@@ -4,22 +4,17 @@
  * teacher) and merged (a plain model bundle that any loader of ours reads).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Ddim } from '../diffusion/ddim';
-import type { Denoiser } from '../diffusion/guidance';
+import { modelDdim, modelDenoiser } from '../diffusion/model-sampling';
 import { sampleDdim } from '../diffusion/sampler';
 import { BundleError } from '../io/errors';
 import { saveModelBundle } from '../io/bundle';
 import { decodeTensorMap, encodeTensorMap } from '../io/tensor-map';
 import type { ModelConfig } from '../model-config';
-import { applyUnet, type Params } from '../nn/unet';
+import type { Params } from '../nn/unet';
 import type { StudentConfig } from './config';
 import { mergeStudent } from './lora';
 
 export const LORA_FORMAT = 'rapm-studio/lora';
-
-export function denoiser(model: ModelConfig, params: Params): Denoiser {
-  return (x, t, labels) => applyUnet(model.unet, params, x, tf.fill([x.shape[0]], t) as tf.Tensor1D, labels);
-}
 
 /** The student's N-step samples (default 4), trailing spacing, guidance 1. */
 export function sampleStudent(
@@ -29,13 +24,8 @@ export function sampleStudent(
   labels: tf.Tensor1D,
   steps = 4,
 ): tf.Tensor4D {
-  const ddim = new Ddim({
-    schedule: model.schedule,
-    prediction: model.prediction,
-    setAlphaToOne: false,
-    clipSample: null,
-  });
-  return sampleDdim(ddim, denoiser(model, params), noise, labels, {
+  const ddim = modelDdim(model);
+  return sampleDdim(ddim, modelDenoiser(model, params), noise, labels, {
     steps,
     spacing: 'trailing',
     guidanceScale: 1,

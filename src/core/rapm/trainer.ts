@@ -10,7 +10,8 @@
  * start, then a single forward/backward over the N*B slot inputs gives every studentPoint.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Ddim } from '../diffusion/ddim';
+import type { Ddim } from '../diffusion/ddim';
+import { modelDdim } from '../diffusion/model-sampling';
 import type { ModelConfig } from '../model-config';
 import { applyUnet, unetEncoder, type Params } from '../nn/unet';
 import { Adam } from '../train/adam';
@@ -55,12 +56,7 @@ export class RapmTrainer {
     readonly cfg: RapmConfig,
   ) {
     this.slots = geometry.coarseTimesteps.length;
-    this.ddim = new Ddim({
-      schedule: model.schedule,
-      prediction: model.prediction,
-      setAlphaToOne: false,
-      clipSample: null,
-    });
+    this.ddim = modelDdim(model);
     this.trainable = initStudentWeights(teacher, cfg.student, cfg.seed);
     this.ema = cloneAll(this.trainable);
     const channels = featureChannels(model);
