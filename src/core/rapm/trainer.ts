@@ -464,8 +464,16 @@ function slotMeans(values: ArrayLike<number>, n: number, b: number): number[] {
   });
 }
 
+/** Pairwise adds, not tf.addN: WebGPU's AddN silently sums only the first 4 inputs (tfjs 4.22, measured). */
 function globalNorm(grads: Params): tf.Scalar {
-  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  return tf.tidy(
+    () =>
+      tf.sqrt(
+        Object.values(grads)
+          .map((g) => tf.sum(tf.square(g)))
+          .reduce((a, b) => tf.add(a, b)),
+      ) as tf.Scalar,
+  );
 }
 
 function cloneAll(p: Params): Params {
