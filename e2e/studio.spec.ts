@@ -32,6 +32,26 @@ async function downloadOf(click: () => Promise<void>): Promise<{ download: Downl
   return { download, bytes: new Uint8Array(readFileSync(path)) };
 }
 
+/**
+ * Waits until `ready` holds or the fault banner shows, whichever comes first, and fails with the
+ * banner's text in the second case: a diverged or crashed run then fails in seconds, not at the timeout.
+ */
+async function waitForRun(what: string, ready: () => Promise<boolean>): Promise<void> {
+  const banner = page.getByTestId('fault-banner');
+  let outcome = 'pending';
+  await expect
+    .poll(
+      async () => {
+        if (await banner.count()) outcome = `fault: ${await banner.innerText()}`;
+        else if (await ready()) outcome = 'ok';
+        return outcome;
+      },
+      { message: what },
+    )
+    .not.toBe('pending');
+  expect(outcome, what).toBe('ok');
+}
+
 const shardRows = () => page.getByTestId('shard-table').locator('tbody tr');
 const number = async (testId: string) => Number(await page.getByTestId(testId).textContent());
 
@@ -106,20 +126,20 @@ test('trains a few iterations on WebGPU with curves and samples updating', async
   await page.getByLabel('Checkpoint every').fill(String(RUN.checkpointEvery));
   await page.getByRole('button', { name: 'Start training' }).click();
 
-  await expect(page.getByTestId('training-state')).toHaveText('running');
+  await waitForRun('state running', async () => (await page.getByTestId('training-state').innerText()) === 'running');
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
   const bar = page.getByRole('progressbar', { name: 'Training' });
   await expect(bar).toHaveAttribute('aria-valuemax', String(RUN.iterations));
   await expect(bar).toHaveAttribute('aria-valuetext', /it\/s · ETA/);
 
   // Pause and continue while the loop runs: requests get through between iterations.
-  await expect.poll(() => number('metric-rows')).toBeGreaterThanOrEqual(1);
+  await waitForRun('a first iteration', async () => (await number('metric-rows')) >= 1);
   await page.getByRole('button', { name: 'Pause' }).click();
-  await expect(page.getByTestId('training-state')).toHaveText('paused');
+  await waitForRun('state paused', async () => (await page.getByTestId('training-state').innerText()) === 'paused');
   await page.getByRole('button', { name: 'Continue' }).click();
-  await expect(page.getByTestId('training-state')).toHaveText('running');
+  await waitForRun('state running', async () => (await page.getByTestId('training-state').innerText()) === 'running');
 
-  await expect.poll(() => number('checkpoint-iteration')).toBeGreaterThanOrEqual(2);
+  await waitForRun('a checkpoint', async () => (await number('checkpoint-iteration')) >= 2);
   await expect(page.getByTestId('student-grid')).toBeVisible();
   await expect(page.getByTestId('teacher-grid')).toBeVisible();
   expect(await number('metric-rows')).toBeGreaterThanOrEqual(2);
@@ -144,7 +164,9 @@ test('reloads mid-run and resumes from the checkpoint the page offers', async ()
 
   // The stored history comes back first, then the run continues to its end.
   await expect.poll(() => number('metric-rows')).toBeGreaterThanOrEqual(from);
-  await expect(page.getByTestId('run-state')).toContainText('status finished');
+  await waitForRun('the run to finish', async () =>
+    /status finished/.test(await page.getByTestId('run-state').innerText()),
+  );
   await expect(page.getByRole('progressbar', { name: 'Training' })).toHaveAttribute(
     'aria-valuenow',
     String(RUN.iterations),
