@@ -148,6 +148,8 @@ test('trains a few iterations on WebGPU with curves and samples updating', async
   if (process.env.SAVE_README_SCREENSHOT === '1') {
     const readme = join('docs', 'studio.png');
     mkdirSync(dirname(readme), { recursive: true });
+    // The top of the page: teacher and data beside the live curves and samples.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: readme });
   }
 });
