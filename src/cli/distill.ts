@@ -82,7 +82,10 @@ async function loadTrajectories(files: string[], teacher: { name: string; sha256
   const concat = (parts: Float32Array[]) => {
     const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
     let o = 0;
-    for (const p of parts) (out.set(p, o), (o += p.length));
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
     return out;
   };
   const hasDelta = shards.every((s) => s.deltaPositions);
@@ -174,7 +177,10 @@ async function main(): Promise<void> {
   const picks: number[] = [];
   for (let c = 0; c < classes; c++) {
     for (let k = 0, found = 0; k < source.data.count && found < perClass; k++) {
-      if (source.data.labels[k] === c) (picks.push(k), found++);
+      if (source.data.labels[k] === c) {
+        picks.push(k);
+        found++;
+      }
     }
   }
   const batch = source.gather(picks);

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   let images: Float32Array;
   let labels: Int32Array;
   let label: string;
-  let row: Record<string, unknown> = {};
+  let row: Record<string, unknown>;
   if (args.reference) {
     if (args.reference !== 'train') throw new Error(`--reference must be 'train', got '${args.reference}'`);
     const train = loadMnist('train');

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The RAPM table of docs/results.md: distil the built-in teacher from the built-in shards under each
+# configuration, then score each student at 4 steps with `npm run eval` (rows appended to $RESULTS).
+#   bash scripts/rapm-ablations.sh [ITERATIONS] [SEED] [COUNT] [NAMES...]
+# NAMES picks configurations (default: all): both, regression, absolute, relative, adversarial.
+set -euo pipefail
+iterations=${1:-600}
+seed=${2:-0}
+count=${3:-500}
+shift $(( $# < 3 ? $# : 3 ))
+results=${RESULTS:-runs/results.jsonl}
+mkdir -p runs
+
+declare -A flags=(
+  [both]="--lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
+  [regression]="--lambda-rel 0 --lambda-abs 0 --mu-rel 1 --mu-abs 1"
+  [absolute]="--lambda-rel 0 --lambda-abs 1 --mu-rel 0 --mu-abs 1"
+  [relative]="--lambda-rel 1 --lambda-abs 0 --mu-rel 1 --mu-abs 0"
+  [adversarial]="--lambda-rel 1 --lambda-abs 1 --mu-rel 0 --mu-abs 0"
+)
+names=("$@")
+[ ${#names[@]} -eq 0 ] && names=(both regression absolute relative adversarial)
+
+for name in "${names[@]}"; do
+  out="runs/rapm-$name-s$seed-i$iterations"
+  # shellcheck disable=SC2086
+  npx tsx src/cli/distill.ts --iterations "$iterations" --seed "$seed" --out "$out" ${flags[$name]}
+  npx tsx src/cli/eval.ts --model "$out/student-merged.safetensors" --steps 4 --guidance 1 --count "$count" \
+    --label "RAPM student 4 steps: $name (seed $seed, $iterations it, EMA)" --json "$results"
+done
