@@ -14,7 +14,7 @@ import { TimestepGridError, type TimestepSpacing } from '../core/diffusion/times
 import { GridError, tileGrid } from '../core/grid';
 import { FormatError } from '../core/io/errors';
 import { loadModelBundle } from '../core/io/bundle';
-import { num, parseCli } from '../node/args';
+import { num, parseCli, runCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 import { encodePng } from '../node/png';
 import { Progress } from '../node/progress';
@@ -66,13 +66,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}: ${config.numClasses} classes x ${perClass}, ${image.width}x${image.height} px`);
 }
 
-// Errors a user can cause end the run with their message alone; anything else keeps its stack.
-const USER_ERRORS = [FormatError, SamplerInputError, TimestepGridError, GridError];
-try {
-  await main();
-} catch (e) {
-  const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-  if (!missing && !USER_ERRORS.some((type) => e instanceof type)) throw e;
-  console.error((e as Error).message);
-  process.exit(1);
-}
+await runCli(main, [FormatError, SamplerInputError, TimestepGridError, GridError]);

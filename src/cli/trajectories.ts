@@ -11,7 +11,7 @@ import { TimestepGridError } from '../core/diffusion/timesteps';
 import { FormatError } from '../core/io/errors';
 import type { FloatDtype } from '../core/io/shards';
 import { TrajectoryRequestError } from '../core/trajectories';
-import { num, parseCli } from '../node/args';
+import { num, parseCli, runCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 import { Progress } from '../node/progress';
 import { ShardDirError, writeShardDir } from '../node/trajectory-shards';
@@ -75,13 +75,4 @@ async function main(): Promise<void> {
   );
 }
 
-// Errors a user can cause end the run with their message alone; anything else keeps its stack.
-const USER_ERRORS = [ShardDirError, FormatError, TrajectoryRequestError, TimestepGridError];
-try {
-  await main();
-} catch (e) {
-  const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-  if (!missing && !USER_ERRORS.some((type) => e instanceof type)) throw e;
-  console.error((e as Error).message);
-  process.exit(1);
-}
+await runCli(main, [ShardDirError, FormatError, TrajectoryRequestError, TimestepGridError]);

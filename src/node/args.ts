@@ -39,3 +39,21 @@ export function num(value: string | boolean, name: string): number {
   }
   return n;
 }
+
+/**
+ * Runs a CLI's main: errors a user can cause (the given types, or a missing file) end the run
+ * with their message alone and exit code 1; anything else keeps its stack.
+ */
+export async function runCli(
+  main: () => Promise<void>,
+  userErrors: (abstract new (...args: never[]) => Error)[],
+): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    if (!missing && !userErrors.some((type) => e instanceof type)) throw e;
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}
