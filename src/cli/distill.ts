@@ -29,6 +29,16 @@ const args = parseCli('npm run distill -- [options]', {
   out: { type: 'string', default: 'runs/rapm', help: 'output folder' },
   resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoint.safetensors' },
   'checkpoint-every': { type: 'string', default: '100', help: 'iterations between checkpoints' },
+  'export-every': {
+    type: 'string',
+    default: '0',
+    help: 'also write student-merged-iN.safetensors every N iterations, for learning curves (0 = off)',
+  },
+  'time-limit': {
+    type: 'string',
+    default: '0',
+    help: 'minutes: stop early (checkpoint and exports as at the end; --resume continues) (0 = none)',
+  },
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend: wasm or webgpu (Dawn, see docs/benchmarks.md)' },
   'lambda-rel': { type: 'string', default: String(DEFAULT_RAPM.lambdaRel), help: 'adversarial weight, relative D' },
   'lambda-abs': { type: 'string', default: String(DEFAULT_RAPM.lambdaAbs), help: 'adversarial weight, absolute D' },
@@ -140,8 +150,11 @@ async function main(): Promise<void> {
 
   const progress = new Progress(iterations, 'it', trainer.iteration);
   const every = num(args['checkpoint-every'], 'checkpoint-every');
+  const exportEvery = num(args['export-every'], 'export-every');
+  const deadline =
+    num(args['time-limit'], 'time-limit') > 0 ? Date.now() + num(args['time-limit'], 'time-limit') * 60_000 : Infinity;
   let pending: string[] = [];
-  while (trainer.iteration < iterations) {
+  while (trainer.iteration < iterations && Date.now() < deadline) {
     const m = trainer.step(source.batch(trainer.iteration, cfg.batchSize, cfg.seed));
     pending.push(JSON.stringify(m));
     const adv = m.perSlot.advRel.reduce((a, b) => a + b, 0) + m.perSlot.advAbs.reduce((a, b) => a + b, 0);
@@ -149,13 +162,19 @@ async function main(): Promise<void> {
     progress.update(m.iteration, { G: m.studentLoss, adv, regAbs: reg, Drel: m.discLossRel, Dabs: m.discLossAbs });
     if (!Number.isFinite(m.studentLoss))
       throw new Error(`student loss became ${m.studentLoss} at iteration ${m.iteration}`);
-    if (m.iteration % every === 0 || m.iteration === iterations) {
+    if (m.iteration % every === 0 || m.iteration === iterations || Date.now() >= deadline) {
       await appendFile(metricsPath, pending.map((l) => `${l}\n`).join(''));
       pending = [];
       await atomicWrite(ckptPath, await saveRapmCheckpoint(trainer, model.name));
     }
+    if (exportEvery > 0 && m.iteration % exportEvery === 0 && m.iteration < iterations) {
+      const provenance = { teacher: identity, iterations: m.iteration, command: 'npm run distill (--export-every)' };
+      const file = join(out, `student-merged-i${m.iteration}.safetensors`);
+      await atomicWrite(file, await exportMerged(model, teacher, cfg.student, trainer.samplingWeights(), provenance));
+    }
   }
   progress.done();
+  if (trainer.iteration < iterations) console.error(`time limit reached at iteration ${trainer.iteration}`);
 
   const provenance = {
     teacher: identity,
