@@ -17,7 +17,8 @@ import { exportLora, exportMerged, sampleStudent } from '../core/rapm/student';
 import { mergeStudent } from '../core/rapm/lora';
 import { RapmTrainer } from '../core/rapm/trainer';
 import { TrajectorySource, type StoredTrajectories } from '../core/rapm/trajectory-source';
-import { num, parseCli } from '../node/args';
+import { FormatError } from '../core/io/errors';
+import { num, parseCli, runCli, UsageError } from '../node/args';
 import { useBackend } from '../node/backend';
 import { Progress } from '../node/progress';
 import { writeSampleGrid } from './sample-grid';
@@ -58,7 +59,7 @@ function configFromArgs(): RapmConfig {
   const rank = num(args.rank, 'rank');
   const distance = String(args.distance);
   if (distance !== 'mse' && distance !== 'pseudo-huber')
-    throw new Error(`--distance must be mse or pseudo-huber, got '${distance}'`);
+    throw new UsageError(`--distance must be mse or pseudo-huber, got '${distance}'`);
   return {
     ...DEFAULT_RAPM,
     student: { ...DEFAULT_RAPM.student, mode: args.full ? 'full' : 'lora', rank, alpha: rank },
@@ -87,7 +88,7 @@ async function shardFiles(path: string): Promise<string[]> {
 async function loadTrajectories(files: string[], teacher: { name: string; sha256: string }) {
   const shards = [];
   for (const f of files) shards.push(readShard(await readFile(f), teacher));
-  if (shards.length === 0) throw new Error('no shards found; run npm run trajectories first');
+  if (shards.length === 0) throw new UsageError('no shards found; run npm run trajectories first');
   const first = shards[0];
   const concat = (parts: Float32Array[]) => {
     const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
@@ -229,4 +230,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}/{checkpoint,student-lora,student-merged}.safetensors, samples.png, metrics.jsonl`);
 }
 
-await main();
+await runCli(main, [FormatError]);

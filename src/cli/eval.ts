@@ -17,7 +17,8 @@ import { sampleModel } from '../core/diffusion/model-sampling';
 import { decodeEvaluator } from '../core/eval/evaluator-bundle';
 import { fidOfFeatures } from '../core/eval/fid';
 import { classAccuracy, classifyImages } from '../core/eval/metrics';
-import { num, parseCli } from '../node/args';
+import { FormatError } from '../core/io/errors';
+import { num, parseCli, runCli, UsageError } from '../node/args';
 import { useBackend, parseBackend } from '../node/backend';
 import { loadMnist } from '../node/mnist';
 import { Progress } from '../node/progress';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   let label: string;
   let row: Record<string, unknown>;
   if (args.reference) {
-    if (args.reference !== 'train') throw new Error(`--reference must be 'train', got '${args.reference}'`);
+    if (args.reference !== 'train') throw new UsageError(`--reference must be 'train', got '${args.reference}'`);
     const train = loadMnist('train');
     const n = Math.min(count, train.count);
     // an evenly spaced subset keeps the classes balanced as in the split
@@ -74,7 +75,9 @@ async function main(): Promise<void> {
       meta = shard.meta;
       const d = meta.data;
       if (d.height * d.width * d.channels !== px) {
-        throw new Error(`${f} holds ${d.channels}x${d.height}x${d.width} samples; the MNIST evaluator scores 1x28x28`);
+        throw new UsageError(
+          `${f} holds ${d.channels}x${d.height}x${d.width} samples; the MNIST evaluator scores 1x28x28`,
+        );
       }
       const n = shard.summary.slots;
       for (let k = 0; k < shard.summary.count && ls.length < count; k++) {
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
         ls.push(shard.labels[k]);
       }
     }
-    if (!meta) throw new Error(`no shards in ${folder}`);
+    if (!meta) throw new UsageError(`no shards in ${folder}`);
     images = new Float32Array(ls.length * px);
     ends.forEach((e, i) => images.set(e, i * px));
     labels = Int32Array.from(ls);
@@ -92,8 +95,14 @@ async function main(): Promise<void> {
     );
     row = { shards: folder, steps, guidance: meta.guidanceScale };
   } else {
-    if (!args.model) throw new Error('give --model FILE or --reference train');
+    if (!args.model) throw new UsageError('give --model FILE or --reference train');
     const { config, params } = loadModelBundle(await readFile(String(args.model)));
+    const d = config.data;
+    if (d.height * d.width * d.channels !== px) {
+      throw new UsageError(
+        `${args.model} draws ${d.channels}x${d.height}x${d.width} samples; the MNIST evaluator scores 1x28x28`,
+      );
+    }
     const steps = num(args.steps, 'steps');
     const guidance = num(args.guidance, 'guidance');
     const seeds = Array.from({ length: count }, (_, k) => seed0 + k);
@@ -132,4 +141,4 @@ async function main(): Promise<void> {
   if (args.json) await appendFile(String(args.json), `${JSON.stringify(out)}\n`);
 }
 
-await main();
+await runCli(main, [FormatError]);

@@ -14,7 +14,8 @@ import type { ModelConfig } from '../core/model-config';
 import { initUnetParams } from '../core/nn/unet';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 import { TeacherTrainer, type TeacherBatch, type TeacherTrainConfig } from '../core/train/teacher-trainer';
-import { num, parseCli } from '../node/args';
+import { FormatError } from '../core/io/errors';
+import { num, parseCli, runCli, UsageError } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 import { loadMnist, type DigitSet } from '../node/mnist';
 import { Progress } from '../node/progress';
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     const { tensors, metadata } = decodeTensorMap(await readFile(ckptPath));
     const saved = JSON.parse(metadata.train) as TeacherTrainConfig;
     if (saved.batchSize !== cfg.batchSize || saved.seed !== cfg.seed) {
-      throw new Error(
+      throw new UsageError(
         `checkpoint was made with batch ${saved.batchSize} seed ${saved.seed}; pass the same --batch and --seed`,
       );
     }
@@ -128,4 +129,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${out} (EMA weights after ${trainer.step} steps, loss ${smoothed.toFixed(4)})`);
 }
 
-await main();
+await runCli(main, [FormatError]);

@@ -31,6 +31,11 @@ function helpText(usage: string, spec: OptionSpec): string {
   return `${usage}\n\nOptions:\n${lines.join('\n')}`;
 }
 
+/** A wrong flag or combination of flags: runCli prints its message alone and exits with code 1. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 export function num(value: string | boolean, name: string): number {
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isFinite(n)) {
@@ -52,7 +57,7 @@ export async function runCli(
     await main();
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    if (!missing && !userErrors.some((type) => e instanceof type)) throw e;
+    if (!missing && !(e instanceof UsageError) && !userErrors.some((type) => e instanceof type)) throw e;
     console.error((e as Error).message);
     process.exit(1);
   }
