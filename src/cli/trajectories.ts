@@ -27,6 +27,10 @@ const args = parseCli('npm run trajectories -- --teacher FILE --out DIR [options
   seed: { type: 'string', default: '0', help: 'trajectory k uses seed * 1e6 + k and class k % classes' },
   dtype: { type: 'string', default: 'f16', help: 'storage of positions: f16 or f32' },
   batch: { type: 'string', default: '32', help: 'trajectories per teacher batch' },
+  only: {
+    type: 'string',
+    help: 'comma-separated shard indices: write just those, no manifest (for parallel processes; rerun without it)',
+  },
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend: wasm, webgpu (needs npm package webgpu) or cpu' },
 });
 
@@ -51,6 +55,12 @@ async function main(): Promise<void> {
     seed: num(args.seed, 'seed'),
     dtype: dtypeArg(args.dtype),
     batchSize: num(args.batch, 'batch'),
+    only:
+      args.only === undefined
+        ? undefined
+        : String(args.only)
+            .split(',')
+            .map((v) => num(v, 'only')),
   };
   const command =
     `npm run trajectories -- --teacher ${teacherPath} --count ${count} --per-shard ${perShard} ` +
@@ -69,6 +79,10 @@ async function main(): Promise<void> {
     },
   });
   progress.done();
+  if (!manifest) {
+    console.log(`${outDir}: wrote shards ${settings.only?.join(', ')}; run again without --only for the manifest`);
+    return;
+  }
   console.log(
     `${outDir}: ${manifest.files.length} shards, ${manifest.count} trajectories, ${manifest.bytes} bytes, ` +
       `teacher ${manifest.teacher.name} (${manifest.teacher.sha256.slice(0, 12)}…)`,

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -49,7 +49,7 @@ const mtime = async (file: string) => (await stat(join(base.outDir, file))).mtim
 describe('writeShardDir', () => {
   it('writes balanced, seeded shards and a manifest that lists them', async () => {
     const progress: number[] = [];
-    const manifest = await writeShardDir({ ...base, onProgress: (done) => progress.push(done) });
+    const manifest = (await writeShardDir({ ...base, onProgress: (done) => progress.push(done) }))!;
     expect(progress.at(-1)).toBe(5);
     expect(manifest.files.map((f) => [f.file, f.first, f.count])).toEqual([
       ['shard-00000.safetensors', 0, 2],
@@ -92,6 +92,23 @@ describe('writeShardDir', () => {
     const first = readShard(before);
     expect(again.positions).toEqual(first.positions);
     expect(again.deltaPositions).toEqual(first.deltaPositions);
+  });
+
+  it('with only, writes just those shards and no manifest; a full run then keeps them', async () => {
+    const dir = join(base.outDir, 'split');
+    expect(await writeShardDir({ ...base, outDir: dir, only: [2, 0] })).toBeNull();
+    expect((await readdir(dir)).sort()).toEqual(['shard-00000.safetensors', 'shard-00002.safetensors']);
+    const kept = await mtime('split/shard-00002.safetensors');
+    const manifest = await writeShardDir({ ...base, outDir: dir });
+    expect(manifest!.files.map((f) => f.file)).toEqual([
+      'shard-00000.safetensors',
+      'shard-00001.safetensors',
+      'shard-00002.safetensors',
+    ]);
+    expect(await mtime('split/shard-00002.safetensors')).toBe(kept);
+    const whole = readShard(await readFile(join(base.outDir, 'shard-00002.safetensors')));
+    expect(readShard(await readFile(join(dir, 'shard-00002.safetensors'))).positions).toEqual(whole.positions);
+    await expect(writeShardDir({ ...base, outDir: dir, only: [3] })).rejects.toThrow(/shard 3 is not in 0..2/);
   });
 
   it('refuses to overwrite shards made with other settings', async () => {

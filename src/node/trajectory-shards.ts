@@ -39,6 +39,11 @@ export interface ShardDirOptions {
   seed: number;
   dtype: FloatDtype;
   batchSize: number;
+  /**
+   * Write only these shard indices and no manifest, so that several processes can share the work;
+   * a later run without `only` keeps their shards and writes the manifest.
+   */
+  only?: readonly number[];
   /** Free-form provenance stored in every shard (e.g. the command line). */
   provenance?: Record<string, string>;
   /** Trajectories done so far (kept shards included) out of `count`, and the shard being written. */
@@ -103,6 +108,9 @@ function checkOptions(o: ShardDirOptions): void {
   for (const [name, v] of Object.entries(positive)) {
     if (!Number.isInteger(v) || v < 1) throw new ShardDirError(`--${name} must be a positive integer, got ${v}`);
   }
+  const shards = Math.ceil(o.count / o.perShard);
+  const bad = o.only?.find((i) => !Number.isInteger(i) || i < 0 || i >= shards);
+  if (bad !== undefined) throw new ShardDirError(`--only: shard ${bad} is not in 0..${shards - 1}`);
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed * SEED_STRIDE + o.count > 0x7fffffff) {
     throw new ShardDirError(
       `--seed must be an integer in 0..${Math.floor((0x7fffffff - o.count) / SEED_STRIDE)}: ` +
@@ -126,8 +134,8 @@ function mismatch(s: ShardSummary, want: Omit<ShardSummary, 'labelCounts' | 'byt
     : differs.map((k) => `${k}: shard ${canonical(s[k])}, this run ${canonical(want[k])}`).join('; ');
 }
 
-/** Writes (or completes) the shard directory; returns the manifest it wrote. */
-export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest> {
+/** Writes (or completes) the shard directory; returns the manifest it wrote (null with `only`). */
+export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest | null> {
   checkOptions(o);
   const log = o.log ?? (() => {});
   const teacher = await teacherIdentity(o.teacherBytes);
@@ -139,6 +147,7 @@ export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest> 
     const shards = Math.ceil(o.count / o.perShard);
     const files: ManifestEntry[] = [];
     for (let i = 0; i < shards; i++) {
+      if (o.only && !o.only.includes(i)) continue;
       const first = i * o.perShard;
       const count = Math.min(o.perShard, o.count - first);
       const seeds = Int32Array.from({ length: count }, (_, j) => o.seed * SEED_STRIDE + first + j);
@@ -170,6 +179,7 @@ export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest> 
       files.push({ file, first, count, bytes: bytes.byteLength, sha256: sha256(bytes) });
       log(`wrote ${file}: ${count} trajectories, ${bytes.byteLength} bytes`);
     }
+    if (o.only) return null;
     const manifest: ShardManifest = {
       format: MANIFEST_FORMAT,
       version: '1',
