@@ -106,17 +106,37 @@ async function write(
   work: (tx: IDBPTransaction<StudioSchema, StoreName[], 'readwrite'>) => Promise<unknown>[],
 ): Promise<void> {
   const database = await db();
+  let tx: IDBPTransaction<StudioSchema, StoreName[], 'readwrite'> | null = null;
   try {
-    const tx = database.transaction(stores, 'readwrite');
+    tx = database.transaction(stores, 'readwrite');
     // The request promises reject alongside tx.done; their rejections are handled through it.
     await Promise.all([...work(tx), tx.done]);
-  } catch (e) {
+  } catch (caught) {
+    const e = tx ? await abortedCause(tx, caught) : caught;
     if (isQuotaError(e) || (e instanceof DOMException && e.name === 'AbortError' && (await nearQuota(bytes)))) {
       const { usage, quota } = await storageEstimate().catch(() => ({ usage: NaN, quota: NaN }));
       throw new QuotaError(what, bytes, Number.isFinite(usage) ? usage : null, Number.isFinite(quota) ? quota : null);
     }
     throw new StorageError(what, e);
   }
+}
+
+/**
+ * Makes sure nothing of a failed write commits: a request that throws at once (a put can throw
+ * QuotaExceededError or DataCloneError synchronously) leaves the transaction open with the
+ * earlier requests of the same write in it, which would otherwise commit alone (a shard's info
+ * without its bytes, a run pointing at a checkpoint that was never stored). Returns the
+ * transaction's own error when it has one: on a real quota abort the requests fail with a bare
+ * AbortError and only the transaction names QuotaExceededError.
+ */
+async function abortedCause(tx: IDBPTransaction<StudioSchema, StoreName[], 'readwrite'>, caught: unknown) {
+  try {
+    tx.abort();
+  } catch {
+    // Already finished or aborted by the browser: nothing left to undo.
+  }
+  await tx.done.catch(() => undefined);
+  return tx.error ?? caught;
 }
 
 /** Some browsers report a quota failure only as an aborted transaction. */
