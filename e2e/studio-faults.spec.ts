@@ -17,6 +17,7 @@ import { FIXTURES, fixture } from './fixtures-paths';
 
 const shardRows = (page: Page) => page.getByTestId('shard-table').locator('tbody tr');
 const faultOf = (page: Page, kind: string) => page.getByTestId('fault-banner').locator(`[data-kind="${kind}"]`);
+const number = async (page: Page, testId: string) => Number(await page.getByTestId(testId).textContent());
 
 /** The studio's web worker (Playwright sees dedicated workers once they have started). */
 async function studioWorker(page: Page): Promise<Worker> {
@@ -117,5 +118,40 @@ test('a full storage quota shows the quota fault; stored shards and the run stay
   await expectShardsIntact(page, [kept]);
   const offer = await resumeOffer(page);
   expect(offer.from, 'the stored run claims no checkpoint it does not have').toBe(0);
+  await page.context().close();
+});
+
+test('a lost GPU device mid-training shows the device-lost fault; the run resumes from its checkpoint', async ({
+  browser,
+}) => {
+  const page = await openStudio(browser, FIXTURES.goodShards);
+  await startRun(page, { iterations: 1000, checkpointEvery: 1 });
+  await expect.poll(() => number(page, 'checkpoint-iteration')).toBeGreaterThanOrEqual(2);
+
+  const cdp = await browser.newBrowserCDPSession();
+  await cdp.send('Browser.crashGpuProcess');
+  await expect(faultOf(page, 'device-lost')).toContainText(/The GPU device was lost .* Reload the page/);
+  // The loop ends without touching the dead device; the run is marked resumable.
+  await expect(page.getByTestId('training-state')).toHaveText('idle');
+  await expect(page.getByTestId('run-state')).toContainText('status interrupted');
+  await test.info().attach('device-lost.png', {
+    body: await page.screenshot({ fullPage: true }),
+    contentType: 'image/png',
+  });
+
+  await page.reload();
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await expectShardsIntact(page, FIXTURES.goodShards);
+  const offer = await resumeOffer(page);
+  expect(offer.text).toContain('interrupted');
+  expect(offer.from).toBeGreaterThanOrEqual(2);
+
+  // The checkpoint loads and training goes on from it on the new device.
+  await offer.resume();
+  await expect(page.getByTestId('training-state')).toHaveText('running');
+  await expect.poll(() => number(page, 'checkpoint-iteration')).toBeGreaterThan(offer.from);
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(page.getByTestId('training-state')).toHaveText('idle');
+  await cdp.detach();
   await page.context().close();
 });
