@@ -155,3 +155,24 @@ test('a lost GPU device mid-training shows the device-lost fault; the run resume
   await cdp.detach();
   await page.context().close();
 });
+
+test('an uncaught error in the worker shows the worker fault; stored shards stay intact', async ({ browser }) => {
+  const page = await openStudio(browser, FIXTURES.goodShards);
+  await (
+    await studioWorker(page)
+  ).evaluate(() => {
+    setTimeout(() => {
+      throw new Error('e2e: uncaught error in the studio worker');
+    });
+  });
+  await expect(faultOf(page, 'worker')).toContainText(/e2e: uncaught error in the studio worker.* reload the page/);
+  await test.info().attach('worker-fault.png', {
+    body: await page.screenshot({ fullPage: true }),
+    contentType: 'image/png',
+  });
+
+  await page.reload();
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await expectShardsIntact(page, FIXTURES.goodShards);
+  await page.context().close();
+});
