@@ -59,7 +59,15 @@ export async function loadTeacher(
   }
 }
 
+/**
+ * Set once the user picks a teacher file. The built-in teacher is only a default: the page asks
+ * for it once the backend is up, and were that request sent after the user's (which waits in the
+ * worker's queue for the backend), it would replace their choice.
+ */
+let teacherChosen = false;
+
 export async function loadTeacherFile(file: File): Promise<void> {
+  teacherChosen = true;
   await loadTeacher({ source: 'file', fileName: file.name, bytes: await file.arrayBuffer() });
 }
 
@@ -259,7 +267,10 @@ function subscribe(c: StudioClient): void {
   );
 }
 
-/** Starts the worker, picks a backend, loads the built-in teacher and lists what storage holds. */
+/**
+ * Starts the worker, picks a backend, loads the built-in teacher (unless the user picked a file)
+ * and lists what storage holds.
+ */
 export async function startStudio(): Promise<void> {
   if (client) return;
   client = startStudioWorker();
@@ -277,6 +288,6 @@ export async function startStudio(): Promise<void> {
   } catch (err) {
     useStudio.setState({ trainError: `Stored runs could not be listed: ${errorText(err)}` });
   }
-  await loadTeacher({ source: 'builtin' });
+  if (!teacherChosen) await loadTeacher({ source: 'builtin' });
   if (!useStudio.getState().teacher) await refreshShards().catch(() => undefined);
 }
