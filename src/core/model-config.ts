@@ -17,7 +17,8 @@ export interface ModelConfig {
   /** Data layout of one sample (NCHW in files, NHWC in tensors) and its value range. */
   data: { channels: number; height: number; width: number; range: [number, number] };
   /**
-   * Clamp each DDIM step's predicted x0 to `data.range` (diffusers' clip_sample). Off for latent
+   * Clamp each DDIM step's predicted x0 to `data.range` and re-derive eps from it (diffusers'
+   * clip_sample with use_clipped_model_output). Off for latent
    * models (the paper's SD teachers); on for the small pixel-space MNIST teacher, whose first step
    * from t = 999 (abar = 4e-5) otherwise amplifies its eps error about 150-fold.
    */

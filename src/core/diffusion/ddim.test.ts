@@ -71,12 +71,18 @@ describe('Ddim', () => {
     }
   });
 
-  it('clipSample clamps the predicted x0 only', () => {
+  it('clipSample clamps the predicted x0 and re-derives eps from it, so the pair still makes z', () => {
     const d = ddim('epsilon', false, [-1, 1]);
     const big = tf.mul(x0, 3) as tf.Tensor4D;
-    const p = d.predict(eps, d.addNoise(big, eps, 499), 499);
+    const z = d.addNoise(big, eps, 499);
+    const p = d.predict(eps, z, 499);
     expect(maxDiff(p.x0, tf.clipByValue(big, -1, 1))).toBeLessThan(1e-4);
-    expect(maxDiff(p.eps, eps)).toBe(0);
+    expect(maxDiff(d.addNoise(p.x0, p.eps, 499), z)).toBeLessThan(1e-4);
+    // Where x0 was inside the range, eps is the model's own.
+    const inside = tf.lessEqual(tf.abs(big), 1);
+    const kept = tf.where(inside, tf.sub(p.eps, eps), tf.zerosLike(eps));
+    expect(tf.max(tf.abs(kept)).dataSync()[0]).toBeLessThan(1e-3);
+    expect(maxDiff(p.eps, eps)).toBeGreaterThan(0.1);
   });
 
   it('rejects bad timesteps with a typed error', () => {
