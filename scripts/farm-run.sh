@@ -21,13 +21,14 @@ cp farm/*.wasm "$F/"
 "$NODE" --version
 
 start=$(date +%s)
+# JOBS_TIMEOUT (seconds) stops jobs still running, so that what finished still gets packed.
 grep -v '^\s*\(#\|$\)' "$jobs_file" | nl -ba -w1 -s' ' |
-  xargs -P "$parallel" -L1 bash -c 'k=$1; shift; echo "job $k: $*" >"$OUT/logs/$k.log"; eval "$*" >>"$OUT/logs/$k.log" 2>&1; echo "job $k exit $? after $(( $(date +%s) - '"$start"' )) s" | tee -a "$OUT/logs/$k.log"' _
+  timeout "${JOBS_TIMEOUT:-3600}" xargs -P "$parallel" -L1 bash -c 'k=$1; shift; echo "job $k: $*" >"$OUT/logs/$k.log"; eval "$*" >>"$OUT/logs/$k.log" 2>&1; echo "job $k exit $? after $(( $(date +%s) - '"$start"' )) s" | tee -a "$OUT/logs/$k.log"' _
 echo "all jobs done after $(( $(date +%s) - start )) s"
 
 # Progress bars redraw with \r; keep the last state of each line only.
 for f in "$OUT"/logs/*.log; do tr '\r' '\n' <"$f" | grep -v '^\[#*\.*\] .* ETA' >"$f.tmp"; tail -n 3 <(tr '\r' '\n' <"$f") >>"$f.tmp"; mv "$f.tmp" "$f"; done
-(cd "$W" && find . -type f ! -name "${SKIP:-checkpoint.safetensors}" -print0 | tar --null -cf - -T - ) |
+(cd "$W" && find . -type f ! -name "${SKIP:-checkpoint.safetensors}" -print0 | tar --null -czf - -T - ) |
   split -b 15M - "$OUT/results.tar."
 (cd "$OUT/logs" && tar -cf ../logs.tar . ) && rm -rf "$OUT/logs"
 ls -la "$OUT"
