@@ -85,6 +85,16 @@ describe('Ddim', () => {
     expect(maxDiff(p.eps, eps)).toBeGreaterThan(0.1);
   });
 
+  it('clipSample passes gradients straight through the clamp', () => {
+    const d = ddim('epsilon', false, [-1, 1]);
+    const z = d.addNoise(tf.mul(x0, 3) as tf.Tensor4D, eps, 999);
+    const grad = tf.grad((out) => tf.sum(d.predict(out as tf.Tensor4D, z, 999).x0))(eps);
+    // d x0 / d output = -sqrt(1 - a) / sqrt(a) everywhere, clamped or not
+    const a = d.alphaBarAt(999);
+    const want = -Math.sqrt(1 - a) / Math.sqrt(a);
+    expect(tf.max(tf.abs(tf.sub(grad, want))).dataSync()[0]).toBeLessThan(1e-3 * Math.abs(want));
+  });
+
   it('rejects bad timesteps with a typed error', () => {
     const d = ddim('epsilon');
     expect(() => d.addNoise(x0, eps, 1000)).toThrow(TimestepRangeError);
