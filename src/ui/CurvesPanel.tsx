@@ -1,13 +1,35 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { plotColumns, type XRange } from './decimate';
 import { CURVES, metricSeries } from './metric-series';
+import { RedrawPacer } from './redraw-pacer';
 import { useStudio } from './store';
 
-const COLORS = ['#2451c7', '#c7243a', '#d68a00', '#1f9e6e', '#7a3fc7', '#0b8fb3', '#b3478f', '#5d8c00', '#a65d00'];
+// One colour per curve, so that the accuracies need no dash pattern: dashes multiply the cost of
+// rasterising a noisy line (measured in docs/benchmarks.md, "Live curves").
+const COLORS = [
+  '#2451c7',
+  '#c7243a',
+  '#d68a00',
+  '#1f9e6e',
+  '#7a3fc7',
+  '#0b8fb3',
+  '#b3478f',
+  '#5d8c00',
+  '#a65d00',
+  '#6b7280',
+  '#0f766e',
+];
 const HEIGHT = 260;
 
-function plotOptions(width: number, logScale: boolean): uPlot.Options {
+/** The rows the plot draws: the history (or the zoomed part of it) decimated to the plot's pixel columns. */
+function plotData(u: uPlot | null, width: number, smoothed: boolean, view: XRange | null): Float64Array[] {
+  const columns = Math.max(1, Math.round(u ? u.bbox.width : width * devicePixelRatio));
+  return plotColumns(metricSeries.columns(smoothed), view, columns);
+}
+
+function plotOptions(width: number, logScale: boolean, onZoom: (u: uPlot) => void): uPlot.Options {
   return {
     width,
     height: HEIGHT,
@@ -31,11 +53,11 @@ function plotOptions(width: number, logScale: boolean): uPlot.Options {
         scale: c.axis,
         stroke: COLORS[i % COLORS.length],
         width: 1.25,
-        dash: c.axis === 'accuracy' ? [4, 3] : undefined,
         points: { show: false },
       })),
     ],
     legend: { live: false },
+    hooks: { setScale: [(u, key) => key === 'x' && onZoom(u)] },
   };
 }
 
@@ -46,36 +68,64 @@ export function CurvesPanel() {
   const [logScale, setLogScale] = useState(false);
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const frame = useRef(0);
   const smoothedNow = useRef(smoothed);
   smoothedNow.current = smoothed;
+  /** The x range the user zoomed to by dragging; null follows the whole run. */
+  const view = useRef<XRange | null>(null);
   const ids = { smooth: useId(), log: useId() };
+
+  /** Hands uPlot the rows for the current view; the work and the drawing scale with the plot's width, not the run's length. */
+  const redraw = (u: uPlot) => {
+    // How many rows the chart last drew: the benchmark (scripts/bench-curves.ts) tells redraws apart by it.
+    if (host.current) host.current.dataset.drawnRows = String(metricSeries.length);
+    const zoom = view.current;
+    const data = plotData(u, 0, smoothedNow.current, zoom);
+    if (!zoom) return u.setData(data);
+    // Keep the zoom while rows stream in; setScale redraws and re-fits the y axes to the view.
+    u.setData(data, false);
+    u.setScale('x', zoom);
+  };
+  const pacer = useRef<RedrawPacer | null>(null);
+  const scheduleRedraw = () => pacer.current?.request();
 
   // The plot is rebuilt only when the scale type changes; data updates go through setData.
   useEffect(() => {
     const el = host.current;
     if (!el) return;
-    const u = new uPlot(plotOptions(el.clientWidth || 600, logScale), metricSeries.columns(smoothedNow.current), el);
+    // A drag-zoom (or the double click that zooms out) sets the x scale: decimate again for the
+    // new range. Scales that span everything the plot holds mean "follow the whole run".
+    const onZoom = (u: uPlot) => {
+      const x = u.data[0];
+      const { min, max } = u.scales.x;
+      if (min == null || max == null || x.length === 0) return;
+      const whole = min <= x[0] && max >= x[x.length - 1];
+      const next = whole ? null : { min, max };
+      const prev = view.current;
+      if (next?.min === prev?.min && next?.max === prev?.max) return;
+      view.current = next;
+      scheduleRedraw();
+    };
+    const width = el.clientWidth || 600;
+    view.current = null;
+    const u = new uPlot(plotOptions(width, logScale, onZoom), plotData(null, width, smoothedNow.current, null), el);
     plot.current = u;
-    const resize = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: HEIGHT }));
+    pacer.current = new RedrawPacer(() => redraw(u));
+    const resize = new ResizeObserver(() => {
+      u.setSize({ width: el.clientWidth, height: HEIGHT });
+      scheduleRedraw();
+    });
     resize.observe(el);
     return () => {
       resize.disconnect();
-      cancelAnimationFrame(frame.current);
-      frame.current = 0;
+      pacer.current?.dispose();
+      pacer.current = null;
       u.destroy();
       plot.current = null;
     };
   }, [logScale]);
 
-  // Metric batches arrive up to ~10 times a second: coalesce them into one redraw per animation frame.
-  useEffect(() => {
-    if (frame.current) return;
-    frame.current = requestAnimationFrame(() => {
-      frame.current = 0;
-      plot.current?.setData(metricSeries.columns(smoothedNow.current));
-    });
-  }, [rows, smoothed]);
+  // Metric batches arrive up to ~10 times a second: the pacer coalesces them into redraws.
+  useEffect(scheduleRedraw, [rows, smoothed]);
 
   return (
     <section aria-labelledby="curves-heading" className="curves">
