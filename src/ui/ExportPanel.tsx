@@ -32,6 +32,25 @@ async function saveGrid(): Promise<void> {
   }
 }
 
+/**
+ * A download button that stays in the Tab order while it has nothing to download (aria-disabled
+ * rather than disabled), so a keyboard user finds it and hears the hint that says why it is off.
+ */
+function ExportButton({ off, onClick, children }: { off: boolean; onClick: () => void; children: string }) {
+  return (
+    <button
+      type="button"
+      aria-disabled={off}
+      aria-describedby="export-hint"
+      onClick={() => {
+        if (!off) onClick();
+      }}
+    >
+      {children}
+    </button>
+  );
+}
+
 /** Downloads of the current run: the student (LoRA-only or merged), its metric history, its sample grid. */
 export function ExportPanel() {
   const run = useStudio((s) => s.run);
@@ -41,31 +60,27 @@ export function ExportPanel() {
   return (
     <section aria-labelledby="export-heading">
       <h2 id="export-heading">Export</h2>
-      <p className="hint">
+      <p id="export-hint" className="hint">
         {noRun
           ? 'Start or resume a run to export it.'
           : `Run ${run.id}, iteration ${run.iteration} of ${run.iterations}.`}
       </p>
       <div className="controls wrap">
-        <button
-          type="button"
-          onClick={() => void saveStudent('lora')}
-          disabled={noRun || run.config.student.mode !== 'lora'}
-        >
+        <ExportButton off={noRun || run.config.student.mode !== 'lora'} onClick={() => void saveStudent('lora')}>
           Student LoRA (.safetensors)
-        </button>
-        <button type="button" onClick={() => void saveStudent('merged')} disabled={noRun}>
+        </ExportButton>
+        <ExportButton off={noRun} onClick={() => void saveStudent('merged')}>
           Student merged (.safetensors)
-        </button>
-        <button type="button" onClick={() => void saveMetrics('csv')} disabled={noRun}>
+        </ExportButton>
+        <ExportButton off={noRun} onClick={() => void saveMetrics('csv')}>
           Metrics CSV
-        </button>
-        <button type="button" onClick={() => void saveMetrics('json')} disabled={noRun}>
+        </ExportButton>
+        <ExportButton off={noRun} onClick={() => void saveMetrics('json')}>
           Metrics JSON
-        </button>
-        <button type="button" onClick={() => void saveGrid()} disabled={!hasSamples}>
+        </ExportButton>
+        <ExportButton off={!hasSamples} onClick={() => void saveGrid()}>
           Sample grid PNG
-        </button>
+        </ExportButton>
       </div>
       {error && (
         <p role="alert" className="error">
