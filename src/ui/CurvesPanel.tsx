@@ -24,9 +24,8 @@ const COLORS = [
 const HEIGHT = 260;
 
 /** The rows the plot draws: the history (or the zoomed part of it) decimated to the plot's pixel columns. */
-function plotData(u: uPlot | null, width: number, smoothed: boolean, view: XRange | null): Float64Array[] {
-  const columns = Math.max(1, Math.round(u ? u.bbox.width : width * devicePixelRatio));
-  return plotColumns(metricSeries.columns(smoothed), view, columns);
+function plotData(pixelColumns: number, smoothed: boolean, view: XRange | null): Float64Array[] {
+  return plotColumns(metricSeries.columns(smoothed), view, Math.max(1, Math.round(pixelColumns)));
 }
 
 function plotOptions(width: number, logScale: boolean, onZoom: (u: uPlot) => void): uPlot.Options {
@@ -67,7 +66,6 @@ export function CurvesPanel() {
   const [smoothed, setSmoothed] = useState(true);
   const [logScale, setLogScale] = useState(false);
   const host = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
   const smoothedNow = useRef(smoothed);
   smoothedNow.current = smoothed;
   /** The x range the user zoomed to by dragging; null follows the whole run. */
@@ -79,7 +77,8 @@ export function CurvesPanel() {
     // How many rows the chart last drew: the benchmark (scripts/bench-curves.ts) tells redraws apart by it.
     if (host.current) host.current.dataset.drawnRows = String(metricSeries.length);
     const zoom = view.current;
-    const data = plotData(u, 0, smoothedNow.current, zoom);
+    // bbox is the plotting area in canvas pixels: one decimation column per pixel column.
+    const data = plotData(u.bbox.width, smoothedNow.current, zoom);
     if (!zoom) return u.setData(data);
     // Keep the zoom while rows stream in; setScale redraws and re-fits the y axes to the view.
     u.setData(data, false);
@@ -107,8 +106,8 @@ export function CurvesPanel() {
     };
     const width = el.clientWidth || 600;
     view.current = null;
-    const u = new uPlot(plotOptions(width, logScale, onZoom), plotData(null, width, smoothedNow.current, null), el);
-    plot.current = u;
+    const initial = plotData(width * devicePixelRatio, smoothedNow.current, null);
+    const u = new uPlot(plotOptions(width, logScale, onZoom), initial, el);
     pacer.current = new RedrawPacer(() => redraw(u));
     const resize = new ResizeObserver(() => {
       u.setSize({ width: el.clientWidth, height: HEIGHT });
@@ -120,7 +119,6 @@ export function CurvesPanel() {
       pacer.current?.dispose();
       pacer.current = null;
       u.destroy();
-      plot.current = null;
     };
   }, [logScale]);
 
