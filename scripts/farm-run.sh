@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Copied to farm/run.sh by scripts/farm-pack.sh. On the many-core machine, from the repo root:
-#   bash farm/run.sh JOBS [PARALLEL]
-# JOBS holds one shell command per line; each may use $NODE (the node binary), $F (the folder of the
-# bundles: $F/distill.mjs, $F/eval.mjs, $F/trajectories.mjs) and $W (a work folder). Up to PARALLEL
-# jobs (default: the core count) run at once; job k logs to $OUT/logs/k.log. Everything a job writes
+#   bash farm/run.sh JOBS...
+# Each JOBS file holds one shell command per line; each may use $NODE (the node binary), $F (the
+# folder of the bundles: $F/distill.mjs, $F/eval.mjs, $F/trajectories.mjs) and $W (a work folder).
+# The files run one after the other (phases); within one, up to PARALLEL jobs (default: the core
+# count) run at once; job k of file p logs to $OUT/logs/p-k.log. Everything a job writes
 # under $W comes back as $OUT/results.tar.* (chunks of 15 MiB: the transfer takes 8 files of 16 MiB),
 # except files matching $SKIP (a find -name pattern, default: checkpoints).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-jobs_file=$1
-parallel=${2:-$(nproc)}
+parallel=${PARALLEL:-$(nproc)}
 OUT=${OUT:-/tmp/farm-out}
 export F=/tmp/farm W=/tmp/farm-work NODE=/tmp/farm/node
 mkdir -p "$F/node_modules" "$W" "$OUT/logs"
@@ -21,9 +21,17 @@ cp farm/*.wasm "$F/"
 "$NODE" --version
 
 start=$(date +%s)
-# JOBS_TIMEOUT (seconds) stops jobs still running, so that what finished still gets packed.
-grep -v '^\s*\(#\|$\)' "$jobs_file" | nl -ba -w1 -s' ' |
-  timeout "${JOBS_TIMEOUT:-3600}" xargs -P "$parallel" -L1 bash -c 'k=$1; shift; echo "job $k: $*" >"$OUT/logs/$k.log"; eval "$*" >>"$OUT/logs/$k.log" 2>&1; echo "job $k exit $? after $(( $(date +%s) - '"$start"' )) s" | tee -a "$OUT/logs/$k.log"' _
+# JOBS_TIMEOUT (seconds, all phases together) stops jobs still running, so that what finished still
+# gets packed.
+deadline=$((start + ${JOBS_TIMEOUT:-3600}))
+p=0
+for jobs_file in "$@"; do
+  p=$((p + 1))
+  left=$((deadline - $(date +%s)))
+  [ "$left" -gt 0 ] || break
+  grep -v '^\s*\(#\|$\)' "$jobs_file" | nl -ba -w1 -s' ' |
+    timeout "$left" xargs -P "$parallel" -L1 bash -c 'k='"$p"'-$1; shift; echo "job $k: $*" >"$OUT/logs/$k.log"; eval "$*" >>"$OUT/logs/$k.log" 2>&1; echo "job $k exit $? after $(( $(date +%s) - '"$start"' )) s" | tee -a "$OUT/logs/$k.log"' _
+done
 echo "all jobs done after $(( $(date +%s) - start )) s"
 
 # Progress bars redraw with \r; keep the last state of each line only.
