@@ -1,0 +1,102 @@
+/**
+ * npx tsx scripts/readme-screenshot.ts [--out docs/studio.png] [--until 16] [--iterations 300] [--sample-every 5]
+ *
+ * The README's picture of the studio mid-training: builds the app and serves the build (as the
+ * e2e tests do), opens it in a fresh profile in headless Chromium with the e2e launch settings
+ * (WebGPU on SwiftShader), keeps the BUILT-IN teacher, clicks "Use built-in shards", starts a
+ * full-size RAPM run with the default settings (only the run's length and sample interval set),
+ * waits until `--until` iterations have run and the sample grid shows a refresh from that
+ * stretch, and saves the top of the page at 1366x900. On SwiftShader this is slow: 16 iterations took
+ * 30 minutes on the 2-core development machine (busy with other jobs).
+ * Rerun it after replacing public/teacher.safetensors and public/shards.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build, preview } from 'vite';
+import { launchStudioChromium } from './studio-browser';
+
+const { values: flags } = parseArgs({
+  options: {
+    out: { type: 'string', default: 'docs/studio.png' },
+    until: { type: 'string', default: '16' },
+    iterations: { type: 'string', default: '300' },
+    'sample-every': { type: 'string', default: '5' },
+    port: { type: 'string', default: '4175' },
+  },
+});
+const until = Number(flags.until);
+const sampleEvery = Number(flags['sample-every']);
+// The grid must come from the last refresh at or before `until`, not the first one of the run.
+const gridAt = Math.max(sampleEvery, Math.floor(until / sampleEvery) * sampleEvery);
+const MINUTES = 60_000;
+
+const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+log('building the app…');
+await build({ logLevel: 'warn' });
+const server = await preview({ preview: { port: Number(flags.port), strictPort: true, host: '127.0.0.1' } });
+const url = server.resolvedUrls?.local[0];
+if (!url) throw new Error('vite preview did not report its address');
+const browser = await launchStudioChromium();
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => log(`page error: ${err.message}`));
+  const number = async (testId: string) => Number(await page.getByTestId(testId).first().textContent());
+  /** Waits for `ready`, failing at once with the banner's text if the studio reports a fault. */
+  const waitFor = async (what: string, ready: () => Promise<boolean>, minutes: number) => {
+    const deadline = Date.now() + minutes * MINUTES;
+    let lastLog = 0;
+    while (!(await ready())) {
+      const banner = page.getByTestId('fault-banner');
+      if (await banner.count()) throw new Error(`the studio reported a fault: ${await banner.innerText()}`);
+      const alert = page.getByRole('alert');
+      if (await alert.count()) throw new Error(`the studio reported an error: ${await alert.first().innerText()}`);
+      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${minutes} minutes`);
+      if (Date.now() - lastLog > 30_000) {
+        lastLog = Date.now();
+        const bar = page.getByRole('progressbar', { name: 'Training' });
+        const training = (await bar.count()) ? `; training: ${await bar.getAttribute('aria-valuetext')}` : '';
+        const status = await page.getByRole('status', { name: 'Worker status' }).innerText();
+        const rows = await page.getByTestId('metric-rows').innerText();
+        log(`waiting for ${what} (status: ${status}${training}; ${rows} metric rows)`);
+      }
+      await page.waitForTimeout(1000);
+    }
+  };
+
+  await page.goto(url);
+  await waitFor('the WebGPU backend', async () => (await page.getByTestId('backend').innerText()) === 'webgpu', 10);
+  const teacher = page.getByTestId('teacher-name');
+  const noTeacher = page.getByTestId('no-teacher');
+  await waitFor('the built-in teacher', async () => (await teacher.count()) + (await noTeacher.count()) > 0, 10);
+  if (await noTeacher.count()) throw new Error('this build ships no built-in teacher (public/teacher.safetensors)');
+  log(`teacher ${await teacher.innerText()}; importing the built-in shards…`);
+
+  await page.getByRole('button', { name: 'Use built-in shards' }).click();
+  const rows = page.getByTestId('shard-table').locator('tbody tr');
+  await waitFor('the built-in shards', async () => (await rows.count()) > 0, 10);
+  const rejections = page.getByTestId('shard-rejections');
+  if (await rejections.count()) throw new Error(`built-in shards refused: ${await rejections.innerText()}`);
+  log(`${await rows.count()} shards stored; starting a ${flags.iterations}-iteration run…`);
+
+  await page.getByLabel('Iterations', { exact: true }).fill(flags.iterations);
+  await page.getByLabel('Samples every').fill(String(sampleEvery));
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await waitFor(`${until} iterations`, async () => (await number('metric-rows')) >= until, 60);
+  const grid = page.getByTestId('samples-iteration');
+  await waitFor(
+    `the sample grid of iteration ${gridAt}`,
+    async () => (await grid.count()) > 0 && Number((await grid.innerText()).match(/Iteration (\d+)/)?.[1]) >= gridAt,
+    30,
+  );
+
+  mkdirSync(dirname(flags.out), { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: flags.out });
+  log(`saved ${flags.out} at iteration ${await number('metric-rows')}`);
+} finally {
+  await browser.close();
+  await new Promise<void>((resolve, reject) => server.httpServer.close((err) => (err ? reject(err) : resolve())));
+}
