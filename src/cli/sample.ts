@@ -22,7 +22,7 @@ import { Progress } from '../node/progress';
 const args = parseCli('npm run sample -- --model FILE [options]', {
   model: { type: 'string', default: 'public/teacher.safetensors', help: 'model bundle (teacher or merged student)' },
   steps: { type: 'string', default: '4', help: 'DDIM steps' },
-  guidance: { type: 'string', default: '2', help: 'classifier-free guidance scale (1 = none, as for a student)' },
+  guidance: { type: 'string', default: '3', help: 'classifier-free guidance scale (1 = none, as for a student)' },
   spacing: { type: 'string', default: 'trailing', help: 'timestep spacing: trailing, leading or linspace' },
   seed: { type: 'string', default: '0', help: 'sample j of class c uses seed * 1e6 + c * per-class + j' },
   'per-class': { type: 'string', default: '8', help: 'samples per class (grid columns)' },

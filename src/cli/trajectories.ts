@@ -1,5 +1,5 @@
 /**
- * npm run trajectories -- --teacher FILE --count 1000 --per-shard 256 --coarse 4 --fine 8 --guidance 2
+ * npm run trajectories -- --teacher FILE --count 1000 --per-shard 256 --coarse 4 --fine 8 --guidance 3
  *   --seed 0 --out DIR [--dtype f16|f32] [--batch 32] [--backend wasm]
  *
  * Precomputes the teacher's trajectories into DIR/shard-00000.safetensors ... and DIR/manifest.json
@@ -23,7 +23,7 @@ const args = parseCli('npm run trajectories -- --teacher FILE --out DIR [options
   'per-shard': { type: 'string', default: '256', help: 'trajectories per shard file' },
   coarse: { type: 'string', default: '4', help: 'N, coarse slots' },
   fine: { type: 'string', default: '8', help: 'M, teacher DDIM steps per slot (>= 2)' },
-  guidance: { type: 'string', default: '2', help: 'teacher classifier-free guidance scale' },
+  guidance: { type: 'string', default: '3', help: 'teacher classifier-free guidance scale (the built-in shards: 3)' },
   seed: { type: 'string', default: '0', help: 'trajectory k uses seed * 1e6 + k and class k % classes' },
   dtype: { type: 'string', default: 'f16', help: 'storage of positions: f16 or f32' },
   batch: { type: 'string', default: '32', help: 'trajectories per teacher batch' },
