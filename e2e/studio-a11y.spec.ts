@@ -4,21 +4,14 @@
  * sideways at 1366x768, and it follows the system's light or dark theme.
  */
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
-import { readModelConfig } from '../src/core/io/bundle';
 import { FIXTURES, fixture } from './fixtures-paths';
+import { loadTinyTeacher } from './tiny-teacher';
 
 test.use({ viewport: { width: 1366, height: 768 } });
 
-const teacherName = readModelConfig(readFileSync(fixture(FIXTURES.teacher))).name;
-
 /** The tiny teacher and one of its shards: enough for Start training to be offered. */
 async function openWithShard(page: Page): Promise<void> {
-  await page.goto('/');
-  await expect(page.getByTestId('backend')).toHaveText('webgpu');
-  await expect(page.getByTestId('teacher-name').or(page.getByTestId('no-teacher'))).toBeVisible();
-  await page.getByLabel('Load a teacher bundle (.safetensors)').setInputFiles(fixture(FIXTURES.teacher));
-  await expect(page.getByTestId('teacher-name')).toHaveText(teacherName);
+  await loadTinyTeacher(page);
   await page.getByLabel('Shard files').setInputFiles(fixture(FIXTURES.goodShards[0]));
   await expect(page.getByTestId('shard-table').locator('tbody tr')).toHaveCount(1);
 }

@@ -12,8 +12,8 @@
  */
 import { expect, test, type Browser, type Page, type Worker } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { readModelConfig } from '../src/core/io/bundle';
 import { FIXTURES, fixture } from './fixtures-paths';
+import { loadTinyTeacher } from './tiny-teacher';
 
 const shardRows = (page: Page) => page.getByTestId('shard-table').locator('tbody tr');
 const faultOf = (page: Page, kind: string) => page.getByTestId('fault-banner').locator(`[data-kind="${kind}"]`);
@@ -27,20 +27,11 @@ async function studioWorker(page: Page): Promise<Worker> {
   return worker;
 }
 
-/**
- * A fresh profile with the tiny teacher loaded from its file and `shards` imported. It waits for
- * the built-in teacher first (the page loads it once the backend is up) so the file's teacher is
- * the one that stays.
- */
+/** A fresh profile with the tiny teacher loaded from its file and `shards` imported. */
 async function openStudio(browser: Browser, shards: string[]): Promise<Page> {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1366, height: 768 } });
   const page = await context.newPage();
-  await page.goto('/');
-  await expect(page.getByTestId('backend')).toHaveText('webgpu');
-  await expect(page.getByTestId('teacher-name').or(page.getByTestId('no-teacher'))).toBeVisible();
-  const { name } = readModelConfig(readFileSync(fixture(FIXTURES.teacher)));
-  await page.getByLabel('Load a teacher bundle (.safetensors)').setInputFiles(fixture(FIXTURES.teacher));
-  await expect(page.getByTestId('teacher-name')).toHaveText(name);
+  await loadTinyTeacher(page);
   await page.getByLabel('Shard files').setInputFiles(shards.map(fixture));
   await expect(shardRows(page)).toHaveCount(shards.length);
   return page;

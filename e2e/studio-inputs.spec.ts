@@ -5,21 +5,12 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { readModelConfig, teacherIdentity } from '../src/core/io/bundle';
+import { teacherIdentity } from '../src/core/io/bundle';
 import { validateShard } from '../src/core/io/shards';
 import { FIXTURES, fixture } from './fixtures-paths';
+import { loadTinyTeacher, TINY_TEACHER_NAME } from './tiny-teacher';
 
-const teacherName = readModelConfig(readFileSync(fixture(FIXTURES.teacher))).name;
 const shardRows = (page: Page) => page.getByTestId('shard-table').locator('tbody tr');
-
-/** Loads the tiny teacher from its file once the built-in one (the page's default) has settled. */
-async function loadTinyTeacher(page: Page): Promise<void> {
-  await page.goto('/');
-  await expect(page.getByTestId('backend')).toHaveText('webgpu');
-  await expect(page.getByTestId('teacher-name').or(page.getByTestId('no-teacher'))).toBeVisible();
-  await page.getByLabel('Load a teacher bundle (.safetensors)').setInputFiles(fixture(FIXTURES.teacher));
-  await expect(page.getByTestId('teacher-name')).toHaveText(teacherName);
-}
 
 test('a teacher file picked before the backend is up is not replaced by the built-in teacher', async ({ page }) => {
   // Hold the worker script back until the file is picked: the pick then surely comes first.
@@ -35,7 +26,7 @@ test('a teacher file picked before the backend is up is not replaced by the buil
   release();
 
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
-  await expect(page.getByTestId('teacher-name')).toHaveText(teacherName);
+  await expect(page.getByTestId('teacher-name')).toHaveText(TINY_TEACHER_NAME);
   // The worker answers in order, so once this import is checked every earlier request has run:
   // had the built-in teacher been loaded after the file, the shard would not match it.
   await page.getByLabel('Shard files').setInputFiles(fixture(FIXTURES.goodShards[0]));
@@ -43,7 +34,7 @@ test('a teacher file picked before the backend is up is not replaced by the buil
   await expect(page.getByTestId('shard-rejections')).toHaveCount(0);
   await expect(shardRows(page)).toHaveCount(1);
   await expect(shardRows(page).first()).toContainText('matches');
-  await expect(page.getByTestId('teacher-name')).toHaveText(teacherName);
+  await expect(page.getByTestId('teacher-name')).toHaveText(TINY_TEACHER_NAME);
 });
 
 test('shards dropped on the drop zone are checked and stored; a damaged one is refused', async ({ page }) => {
