@@ -9,16 +9,11 @@ set -euo pipefail
 iterations=${1:-600}
 minutes=${2:-7}
 shards=${3:-public/shards}
-declare -A flags=(
-  [both]="--lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
-  [regression]="--lambda-rel 0 --lambda-abs 0 --mu-rel 1 --mu-abs 1"
-  [absolute]="--lambda-rel 0 --lambda-abs 1 --mu-rel 0 --mu-abs 1"
-  [relative]="--lambda-rel 1 --lambda-abs 0 --mu-rel 1 --mu-abs 0"
-  [adversarial]="--lambda-rel 1 --lambda-abs 1 --mu-rel 0 --mu-abs 0"
-)
+# shellcheck source=scripts/rapm-configs.sh
+source "$(dirname "$0")/rapm-configs.sh"
 job() { # name seed student(tag) flags
   local out="\$W/rapm-$1-$3-s$2"
-  echo "\$NODE \$F/distill.mjs --iterations $iterations --time-limit $minutes --seed $2 --shards $shards --out $out ${flags[$1]} $4" \
+  echo "\$NODE \$F/distill.mjs --iterations $iterations --time-limit $minutes --seed $2 --shards $shards --out $out ${rapm_flags[$1]} $4" \
     "&& \$NODE \$F/eval.mjs --model $out/student-merged.safetensors --steps 4 --guidance 1 --count 500" \
     "--seed 100000 --label 'student 4 steps: $1, $3 (seed $2)' --json $out/eval.jsonl"
 }

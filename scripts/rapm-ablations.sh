@@ -14,20 +14,15 @@ extra=${EXTRA:-}
 tag=${TAG:-}
 mkdir -p runs
 
-declare -A flags=(
-  [both]="--lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
-  [regression]="--lambda-rel 0 --lambda-abs 0 --mu-rel 1 --mu-abs 1"
-  [absolute]="--lambda-rel 0 --lambda-abs 1 --mu-rel 0 --mu-abs 1"
-  [relative]="--lambda-rel 1 --lambda-abs 0 --mu-rel 1 --mu-abs 0"
-  [adversarial]="--lambda-rel 1 --lambda-abs 1 --mu-rel 0 --mu-abs 0"
-)
+# shellcheck source=scripts/rapm-configs.sh
+source "$(dirname "$0")/rapm-configs.sh"
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(both regression absolute relative adversarial)
 
 for name in "${names[@]}"; do
   out="runs/rapm$tag-$name-s$seed-i$iterations"
   # shellcheck disable=SC2086
-  npx tsx src/cli/distill.ts --iterations "$iterations" --seed "$seed" --out "$out" ${flags[$name]} $extra
+  npx tsx src/cli/distill.ts --iterations "$iterations" --seed "$seed" --out "$out" ${rapm_flags[$name]} $extra
   npx tsx src/cli/eval.ts --model "$out/student-merged.safetensors" --steps 4 --guidance 1 --count "$count" \
     --seed 100000 --label "student 4 steps: $name$tag (seed $seed, $iterations it, EMA)" --json "$results"
 done
