@@ -5,13 +5,15 @@
 # folder of the bundles: $F/distill.mjs, $F/eval.mjs, $F/trajectories.mjs) and $W (a work folder).
 # The files run one after the other (phases); within one, up to PARALLEL jobs (default: the core
 # count) run at once; job k of file p logs to $OUT/logs/p-k.log. Everything a job writes
-# under $W comes back as $OUT/results.tar.* (chunks of 15 MiB: the transfer takes 8 files of 16 MiB),
+# under $W comes back as $OUT/results.tar.* (a gzipped tar in chunks of 15 MiB: the transfer takes 8 files of 16 MiB),
 # except files matching $SKIP (a find -name pattern, default: checkpoints).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 parallel=${PARALLEL:-$(nproc)}
-OUT=${OUT:-/tmp/farm-out}
-export F=/tmp/farm W=/tmp/farm-work NODE=/tmp/farm/node
+# FARM_DIR (default: a fresh temporary folder) holds Node, the bundles and the work folder.
+root=${FARM_DIR:-$(mktemp -d)}
+export OUT=${OUT:-$root/out}
+export F=$root/bin W=$root/work NODE=$root/bin/node
 mkdir -p "$F/node_modules" "$W" "$OUT/logs"
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core)' || true
 tar -xJf farm/node.tar.xz -C "$F"
