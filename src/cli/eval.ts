@@ -41,6 +41,13 @@ const args = parseCli('npm run eval -- [options]', {
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend' },
 });
 
+/** The evaluator scores 1x28x28 digits; `what` names the source ("FILE draws", "FILE holds"). */
+function assertEvaluatorSize(d: { channels: number; height: number; width: number }, what: string): void {
+  if (d.channels !== 1 || d.height !== 28 || d.width !== 28) {
+    throw new UsageError(`${what} ${d.channels}x${d.height}x${d.width} samples; the MNIST evaluator scores 1x28x28`);
+  }
+}
+
 async function main(): Promise<void> {
   await useBackend(parseBackend(String(args.backend)));
   const evaluator = decodeEvaluator(await readFile(String(args.evaluator)));
@@ -73,12 +80,7 @@ async function main(): Promise<void> {
     for (const f of files) {
       const shard = readShard(await readFile(join(folder, f)));
       meta = shard.meta;
-      const d = meta.data;
-      if (d.height * d.width * d.channels !== px) {
-        throw new UsageError(
-          `${f} holds ${d.channels}x${d.height}x${d.width} samples; the MNIST evaluator scores 1x28x28`,
-        );
-      }
+      assertEvaluatorSize(meta.data, `${f} holds`);
       const n = shard.summary.slots;
       for (let k = 0; k < shard.summary.count && ls.length < count; k++) {
         ends.push(shard.positions.subarray((k * (n + 1) + n) * px, (k * (n + 1) + n + 1) * px));
@@ -97,12 +99,7 @@ async function main(): Promise<void> {
   } else {
     if (!args.model) throw new UsageError('give --model FILE or --reference train');
     const { config, params } = loadModelBundle(await readFile(String(args.model)));
-    const d = config.data;
-    if (d.height * d.width * d.channels !== px) {
-      throw new UsageError(
-        `${args.model} draws ${d.channels}x${d.height}x${d.width} samples; the MNIST evaluator scores 1x28x28`,
-      );
-    }
+    assertEvaluatorSize(config.data, `${args.model} draws`);
     const steps = num(args.steps, 'steps');
     const guidance = num(args.guidance, 'guidance');
     const seeds = Array.from({ length: count }, (_, k) => seed0 + k);
