@@ -3,13 +3,17 @@
  * npm run eval -- --model runs/rapm/student-merged.safetensors --steps 4 --guidance 1 --label "RAPM student"
  * npm run eval -- --reference train   (the floor: the train split against the test split)
  * npm run eval -- --shards public/shards   (the teacher's full trajectories, from their stored end points)
+ * npm run eval -- --model public/teacher.safetensors --steps 32 --guidance 3 --save-samples runs/teacher-32.safetensors
+ * npm run eval -- --model runs/rapm/student-merged.safetensors --against runs/teacher-32.safetensors
+ *   (how closely the student copies the teacher on the same seeds: FID between the two sample sets and the
+ *   per-sample RMS pixel difference)
  *
  * FID against the held-out MNIST test split, on the evaluator's 128-d penultimate features, and
  * class accuracy (the share of conditional samples the evaluator assigns to the requested class).
  * K samples (default 1000) with fixed seeds 0..K-1 and balanced classes (label = k % 10), so
  * every model and sampler is scored on the same initial noise.
  */
-import { appendFile, readFile, readdir } from 'node:fs/promises';
+import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModelBundle } from '../core/io/bundle';
 import { readShard, type ShardMeta } from '../core/io/shards';
@@ -17,6 +21,7 @@ import { sampleModel } from '../core/diffusion/model-sampling';
 import { decodeEvaluator } from '../core/eval/evaluator-bundle';
 import { fidOfFeatures } from '../core/eval/fid';
 import { classAccuracy, classifyImages } from '../core/eval/metrics';
+import { decodeSampleSet, encodeSampleSet, meanPixelRmse, type SampleSet } from '../core/eval/sample-set';
 import { FormatError } from '../core/io/errors';
 import { num, parseCli, runCli, UsageError } from '../node/args';
 import { useBackend, parseBackend } from '../node/backend';
@@ -38,6 +43,11 @@ const args = parseCli('npm run eval -- [options]', {
   evaluator: { type: 'string', default: 'public/evaluator.safetensors', help: 'evaluator bundle' },
   label: { type: 'string', help: 'row label (default: model name, steps, guidance)' },
   json: { type: 'string', help: 'append the row as one JSON line to this file' },
+  'save-samples': { type: 'string', help: 'also write the samples (images, classes, seed) to this file' },
+  against: {
+    type: 'string',
+    help: 'a --save-samples file drawn with the same --count and --seed: report FID and pixel RMSE to it',
+  },
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend' },
 });
 
@@ -53,6 +63,14 @@ async function main(): Promise<void> {
   const evaluator = decodeEvaluator(await readFile(String(args.evaluator)));
   const count = num(args.count, 'count');
   const seed0 = num(args.seed, 'seed');
+  // read before sampling, so a wrong file fails at once
+  const against = args.against ? decodeSampleSet(await readFile(String(args.against))) : null;
+  if (against && (against.labels.length !== count || against.seed !== seed0)) {
+    throw new UsageError(
+      `${args.against} holds ${against.labels.length} samples from seed ${against.seed}; ` +
+        `run with --count ${against.labels.length} --seed ${against.seed} to compare with it`,
+    );
+  }
   const test = loadMnist('test');
   const px = 28 * 28;
   const started = performance.now();
@@ -119,10 +137,25 @@ async function main(): Promise<void> {
     row = { model: String(args.model), name: config.name, steps, guidance };
   }
   const n = labels.length;
+  const samples: SampleSet = {
+    images,
+    labels,
+    imageShape: [28, 28, 1] /* the evaluator's size, checked above */,
+    seed: seed0,
+    source: label,
+  };
   const sampled = classifyImages(evaluator.config, evaluator.params, images, n);
   const real = classifyImages(evaluator.config, evaluator.params, test.images, test.count);
   const fid = fidOfFeatures(sampled.features, n, real.features, test.count, sampled.featureDim);
   const accuracy = classAccuracy(sampled.predictions, labels);
+  if (against) {
+    const rmse = meanPixelRmse(samples, against);
+    const ref = classifyImages(evaluator.config, evaluator.params, against.images, n);
+    const fidTo = fidOfFeatures(sampled.features, n, ref.features, n, sampled.featureDim);
+    console.log(`against ${args.against} (${against.source}): FID ${fidTo.toFixed(2)}, pixel RMSE ${rmse.toFixed(4)}`);
+    row = { ...row, against: String(args.against), fidToAgainst: fidTo, pixelRmseToAgainst: rmse };
+  }
+  if (args['save-samples']) await writeFile(String(args['save-samples']), encodeSampleSet(samples));
   const seconds = (performance.now() - started) / 1000;
   const out = {
     label,
