@@ -29,6 +29,8 @@ export interface RapmConfig {
   studentBetas: [number, number];
   discLr: number;
   discBetas: [number, number];
+  /** Discriminator updates per iteration, on the same inputs (cheap: the encoder features are shared). [reconstructed] */
+  discSteps: number;
   /** Trajectories per iteration; the method runs at 1. */
   batchSize: number;
   /** EMA of the student's trainable weights, used for sampling and export; 0 disables. */
@@ -52,6 +54,7 @@ export const DEFAULT_RAPM: RapmConfig = {
   studentBetas: [0, 0.99],
   discLr: 1e-4,
   discBetas: [0, 0.99],
+  discSteps: 1,
   batchSize: 1,
   emaDecay: 0.99,
   seed: 0,
@@ -69,6 +72,7 @@ export const RAPM_HINTS: Record<string, string> = {
   distance: "Regression distance: 'mse' or 'pseudo-huber' (robust to outliers).",
   studentLr: 'Adam learning rate of the student.',
   discLr: 'Adam learning rate of both discriminator heads.',
+  discSteps: 'Discriminator updates per iteration (more lets the heads learn faster at batch size 1).',
   batchSize: 'Trajectories per iteration (the method: 1).',
   emaDecay: "EMA decay of the student's weights used for samples and export (0 = raw weights).",
   seed: 'Seed of initialisation and trajectory order; runs with equal seeds repeat exactly.',

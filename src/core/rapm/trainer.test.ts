@@ -58,6 +58,26 @@ describe('RapmTrainer', () => {
     expect(tf.memory().numTensors).toBe(before);
     trainer.dispose();
   });
+
+  it('takes discSteps head updates per iteration on the same inputs, tensor count flat', () => {
+    const teacher = tinyTeacher();
+    const once = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, cfg());
+    const thrice = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, cfg({ discSteps: 3 }));
+    const a = once.step(tinyBatch(0));
+    const b = thrice.step(tinyBatch(0));
+    expect([thrice.adamStudent.step, thrice.adamRel.step, thrice.adamAbs.step]).toEqual([1, 3, 3]);
+    // metrics are read at the first head update, so they match a one-step run exactly
+    expect(b.discLossRel).toBeCloseTo(a.discLossRel, 6);
+    expect(b.discLossAbs).toBeCloseTo(a.discLossAbs, 6);
+    const before = tf.memory().numTensors;
+    for (let i = 1; i <= 3; i++) thrice.step(tinyBatch(i));
+    expect(tf.memory().numTensors).toBe(before);
+    // the extra updates moved the heads further: their next losses differ from the one-step run's
+    const a2 = once.step(tinyBatch(1));
+    expect(Math.abs(thrice.step(tinyBatch(1)).discLossAbs - a2.discLossAbs)).toBeGreaterThan(0);
+    once.dispose();
+    thrice.dispose();
+  });
 });
 
 describe('RAPM positions and detach semantics', () => {
@@ -150,6 +170,17 @@ describe('RAPM checkpoints', () => {
       }
     }
     expect(resumed.adamStudent.step).toBe(straight.adamStudent.step);
+  });
+
+  it('loads a checkpoint written before discSteps existed with one head update per iteration', async () => {
+    const trainer = new RapmTrainer(TINY_MODEL, tinyTeacher(), TINY_GEOMETRY, cfg());
+    const { discSteps: _, ...older } = trainer.cfg;
+    (trainer as { cfg: unknown }).cfg = older;
+    const loaded = loadRapmCheckpoint(await saveRapmCheckpoint(trainer, TINY_MODEL.name), TINY_MODEL, trainer.teacher);
+    expect(loaded.cfg.discSteps).toBe(1);
+    loaded.step(tinyBatch(0));
+    expect(loaded.adamRel.step).toBe(1);
+    loaded.dispose();
   });
 
   it('refuses a checkpoint of another teacher with a clear error', async () => {

@@ -322,28 +322,36 @@ export class RapmTrainer {
     const part = (k: number) => feats.map((f) => f.slice([k * m], [m])) as tf.Tensor4D[];
     const [fakeF, relF, absF] = [part(0), part(1), part(2)];
     const update = (heads: Params, adam: Adam, realF: tf.Tensor4D[], weight: number) => {
-      // [loss, accReal, accFake, gradNorm] as scalars the caller reads back (NaN accuracy when off)
+      // [loss, accReal, accFake, gradNorm] as scalars the caller reads back (NaN accuracy when off),
+      // measured at the first of the discSteps updates
       if (weight === 0) return { heads, values: [0, NaN, NaN, 0].map((x) => tf.scalar(x)) };
       const names = Object.keys(heads);
-      const r = tf.tidy(() => {
-        const f = (...ws: tf.Tensor[]) => {
-          const p = Object.fromEntries(names.map((k, i) => [k, ws[i]]));
-          return hingeLoss(applyHeads(p, realF, groups), applyHeads(p, fakeF, groups));
-        };
-        const { value, grads } = tf.valueAndGrads(f)(names.map((k) => heads[k]));
-        const real = tf.mean(applyHeads(heads, realF, groups), 1);
-        const fk = tf.mean(applyHeads(heads, fakeF, groups), 1);
-        return {
-          value,
-          grads: Object.fromEntries(names.map((k, i) => [k, grads[i]])),
-          accReal: tf.mean(tf.cast(tf.greater(real, 0), 'float32')),
-          accFake: tf.mean(tf.cast(tf.less(fk, 0), 'float32')),
-        };
-      });
-      const norm = globalNorm(r.grads);
-      const next = adam.apply(heads, r.grads);
-      tf.dispose(Object.values(r.grads));
-      return { heads: next, values: [r.value, r.accReal, r.accFake, norm] };
+      let values: tf.Scalar[] = [];
+      for (let k = 0; k < this.cfg.discSteps; k++) {
+        const current = heads;
+        const r = tf.tidy(() => {
+          const f = (...ws: tf.Tensor[]) => {
+            const p = Object.fromEntries(names.map((n, i) => [n, ws[i]]));
+            return hingeLoss(applyHeads(p, realF, groups), applyHeads(p, fakeF, groups));
+          };
+          const { value, grads } = tf.valueAndGrads(f)(names.map((n) => current[n]));
+          const real = tf.mean(applyHeads(current, realF, groups), 1);
+          const fk = tf.mean(applyHeads(current, fakeF, groups), 1);
+          return {
+            value,
+            grads: Object.fromEntries(names.map((n, i) => [n, grads[i]])),
+            accReal: tf.mean(tf.cast(tf.greater(real, 0), 'float32')) as tf.Scalar,
+            accFake: tf.mean(tf.cast(tf.less(fk, 0), 'float32')) as tf.Scalar,
+          };
+        });
+        const norm = globalNorm(r.grads);
+        heads = adam.apply(heads, r.grads);
+        tf.dispose(Object.values(r.grads));
+        const step = [r.value, r.accReal, r.accFake, norm];
+        if (k === 0) values = step;
+        else tf.dispose(step);
+      }
+      return { heads, values };
     };
     const rel = update(this.headsRel, this.adamRel, relF, this.cfg.lambdaRel);
     const abs = update(this.headsAbs, this.adamAbs, absF, this.cfg.lambdaAbs);
