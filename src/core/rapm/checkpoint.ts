@@ -9,7 +9,7 @@ import { FormatError } from '../io/errors';
 import { decodeTensorMap, encodeTensorMap, withPrefix, withoutPrefix } from '../io/tensor-map';
 import type { ModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
-import { DEFAULT_RAPM, type RapmConfig } from './config';
+import type { RapmConfig } from './config';
 import { RapmTrainer, type TrajectoryGeometry } from './trainer';
 
 export const CHECKPOINT_FORMAT = 'rapm-studio/checkpoint';
@@ -52,8 +52,7 @@ export function loadRapmCheckpoint(bytes: Uint8Array, model: ModelConfig, teache
       `checkpoint was trained from teacher '${metadata.teacher}', but '${model.name}' is loaded; load that teacher first`,
     );
   }
-  // fields added since a checkpoint was written take their defaults (discSteps: 1, the behaviour then)
-  const cfg = { ...DEFAULT_RAPM, ...(JSON.parse(metadata.config) as Partial<RapmConfig>) };
+  const cfg = JSON.parse(metadata.config) as RapmConfig; // the trainer fills fields added since it was written
   const geometry = JSON.parse(metadata.geometry) as TrajectoryGeometry;
   const trainer = new RapmTrainer(model, teacher, geometry, cfg);
   const [sStep, rStep, aStep] = JSON.parse(metadata.adamSteps) as number[];

@@ -172,7 +172,7 @@ describe('RAPM checkpoints', () => {
     expect(resumed.adamStudent.step).toBe(straight.adamStudent.step);
   });
 
-  it('loads a checkpoint written before discSteps existed with one head update per iteration', async () => {
+  it('loads a checkpoint (or a stored run config) written before discSteps existed with one head update per iteration', async () => {
     const trainer = new RapmTrainer(TINY_MODEL, tinyTeacher(), TINY_GEOMETRY, cfg());
     const { discSteps: _, ...older } = trainer.cfg;
     (trainer as { cfg: unknown }).cfg = older;

@@ -15,7 +15,7 @@ import { modelDdim } from '../diffusion/model-sampling';
 import type { ModelConfig } from '../model-config';
 import { applyUnet, unetEncoder, type Params } from '../nn/unet';
 import { Adam } from '../train/adam';
-import type { RapmConfig } from './config';
+import { DEFAULT_RAPM, type RapmConfig } from './config';
 import { applyHeads, hingeLoss, initHeads } from './discriminator';
 import { initStudentWeights, studentParams } from './lora';
 import type { RapmMetrics } from './metrics';
@@ -48,13 +48,18 @@ export class RapmTrainer {
   iteration = 0;
   private readonly ddim: Ddim;
   private readonly slots: number;
+  readonly cfg: RapmConfig;
 
   constructor(
     readonly model: ModelConfig,
     readonly teacher: Params,
     readonly geometry: TrajectoryGeometry,
-    readonly cfg: RapmConfig,
+    config: RapmConfig,
   ) {
+    // a config saved by an older version (a stored run, a checkpoint) lacks the fields added since:
+    // they take their defaults, which reproduce the behaviour of that version
+    const cfg = { ...DEFAULT_RAPM, ...config };
+    this.cfg = cfg;
     this.slots = geometry.coarseTimesteps.length;
     this.ddim = modelDdim(model);
     this.trainable = initStudentWeights(teacher, cfg.student, cfg.seed);
