@@ -65,6 +65,9 @@ function configFromArgs(): RapmConfig {
   const distance = String(args.distance);
   if (distance !== 'mse' && distance !== 'pseudo-huber')
     throw new UsageError(`--distance must be mse or pseudo-huber, got '${distance}'`);
+  const discSteps = num(args['disc-steps'], 'disc-steps');
+  if (!Number.isInteger(discSteps) || discSteps < 1)
+    throw new UsageError(`--disc-steps must be a whole number of at least 1, got '${args['disc-steps']}'`);
   return {
     ...DEFAULT_RAPM,
     student: { ...DEFAULT_RAPM.student, mode: args.full ? 'full' : 'lora', rank, alpha: rank },
@@ -75,7 +78,7 @@ function configFromArgs(): RapmConfig {
     distance,
     studentLr: num(args['student-lr'], 'student-lr'),
     discLr: num(args['disc-lr'], 'disc-lr'),
-    discSteps: num(args['disc-steps'], 'disc-steps'),
+    discSteps,
     emaDecay: num(args.ema, 'ema'),
     batchSize: num(args.batch, 'batch'),
     seed: num(args.seed, 'seed'),
