@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelBundle, tensorDataHash } from '../core/io/bundle';
 import { readShard } from '../core/io/shards';
-import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
+import { DEFAULT_RAPM, DEFAULT_STUDENT_LR, type RapmConfig } from '../core/rapm/config';
 import { loadRapmCheckpoint, saveRapmCheckpoint } from '../core/rapm/checkpoint';
 import { exportLora, exportMerged, sampleStudent } from '../core/rapm/student';
 import { mergeStudent } from '../core/rapm/lora';
@@ -48,7 +48,10 @@ const args = parseCli('npm run distill -- [options]', {
   distance: { type: 'string', default: DEFAULT_RAPM.distance, help: 'mse or pseudo-huber' },
   full: { type: 'boolean', default: false, help: 'fine-tune all weights instead of LoRA' },
   rank: { type: 'string', default: String(DEFAULT_RAPM.student.rank), help: 'LoRA rank' },
-  'student-lr': { type: 'string', default: String(DEFAULT_RAPM.studentLr), help: 'student Adam learning rate' },
+  'student-lr': {
+    type: 'string',
+    help: `student Adam learning rate (default ${DEFAULT_STUDENT_LR.lora} with LoRA, ${DEFAULT_STUDENT_LR.full} with --full)`,
+  },
   'disc-lr': { type: 'string', default: String(DEFAULT_RAPM.discLr), help: 'discriminator Adam learning rate' },
   'disc-steps': {
     type: 'string',
@@ -76,7 +79,10 @@ function configFromArgs(): RapmConfig {
     muRel: num(args['mu-rel'], 'mu-rel'),
     muAbs: num(args['mu-abs'], 'mu-abs'),
     distance,
-    studentLr: num(args['student-lr'], 'student-lr'),
+    studentLr:
+      args['student-lr'] === undefined
+        ? DEFAULT_STUDENT_LR[args.full ? 'full' : 'lora']
+        : num(args['student-lr'], 'student-lr'),
     discLr: num(args['disc-lr'], 'disc-lr'),
     discSteps,
     emaDecay: num(args.ema, 'ema'),

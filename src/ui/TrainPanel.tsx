@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import { RAPM_HINTS, type RapmConfig } from '../core/rapm/config';
+import { RAPM_HINTS, withStudentMode, type RapmConfig } from '../core/rapm/config';
 import { formatDuration } from './format';
 import { NumberField } from './NumberField';
 import { ProgressBar } from './ProgressBar';
@@ -105,9 +105,7 @@ export function TrainPanel() {
               id={ids.mode}
               value={config.student.mode}
               aria-describedby={`${ids.mode}-hint`}
-              onChange={(e) =>
-                setConfig((c) => ({ ...c, student: { ...c.student, mode: e.target.value as 'lora' | 'full' } }))
-              }
+              onChange={(e) => setConfig((c) => withStudentMode(c, e.target.value as 'lora' | 'full'))}
             >
               <option value="lora">LoRA adapters</option>
               <option value="full">full fine-tune</option>

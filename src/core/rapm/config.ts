@@ -38,6 +38,13 @@ export interface RapmConfig {
   seed: number;
 }
 
+/**
+ * The student's default Adam learning rate per mode, measured on the built-in teacher (seed 0, 300 iterations,
+ * docs/results.md): LoRA rank 8 at 5e-5 barely moves (FID 28.9 / 77.0% class accuracy), at 2e-4 it learns
+ * (23.6 / 92.0%); full fine-tuning at 5e-5 reaches 26.4 / 96.2%.
+ */
+export const DEFAULT_STUDENT_LR: Readonly<Record<StudentConfig['mode'], number>> = { lora: 2e-4, full: 5e-5 };
+
 export const DEFAULT_RAPM: RapmConfig = {
   student: {
     mode: 'lora',
@@ -50,7 +57,7 @@ export const DEFAULT_RAPM: RapmConfig = {
   muRel: 1,
   muAbs: 1,
   distance: 'mse',
-  studentLr: 5e-5,
+  studentLr: DEFAULT_STUDENT_LR.lora,
   studentBetas: [0, 0.99],
   discLr: 1e-4,
   discBetas: [0, 0.99],
@@ -77,3 +84,9 @@ export const RAPM_HINTS: Record<string, string> = {
   emaDecay: "EMA decay of the student's weights used for samples and export (0 = raw weights).",
   seed: 'Seed of initialisation and trajectory order; runs with equal seeds repeat exactly.',
 };
+
+/** Switches the student mode; a learning rate still at the old mode's default follows to the new mode's. */
+export function withStudentMode(c: RapmConfig, mode: StudentConfig['mode']): RapmConfig {
+  const studentLr = c.studentLr === DEFAULT_STUDENT_LR[c.student.mode] ? DEFAULT_STUDENT_LR[mode] : c.studentLr;
+  return { ...c, studentLr, student: { ...c.student, mode } };
+}
