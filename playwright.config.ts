@@ -1,7 +1,10 @@
 import { defineConfig } from '@playwright/test';
 
-/** Port of the preview server the tests start; not `npm start`'s 4173, so both can run at once. */
-const PORT = 4174;
+/**
+ * Port of the preview server the tests start; not `npm start`'s 4173, so both can run at once.
+ * E2E_PORT moves it, so several checkouts on one machine can run their e2e tests side by side.
+ */
+const PORT = Number(process.env.E2E_PORT) || 4174;
 const reportsDir = process.env.REPORTS_DIR;
 
 export default defineConfig({
