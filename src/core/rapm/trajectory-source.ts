@@ -2,6 +2,7 @@
  * The stored trajectories a run trains from, and the order it visits them in. Iteration i's
  * batch is a function of (seed, i) alone, so a resumed run sees the same batches as a straight one.
  * Shards hold NCHW (PyTorch's layout); the engine works in NHWC, converted here per batch.
+ * With a validation split, training draws only from the trajectories not held out.
  */
 import { mulberry32 } from '../random';
 import type { TrajectoryBatch, TrajectoryGeometry } from './trainer';
@@ -23,12 +24,22 @@ export class TrajectorySource {
   constructor(
     readonly data: StoredTrajectories,
     readonly geometry: TrajectoryGeometry,
+    /** The trajectories training may use (validation-split.ts trainingIndices); all when omitted. */
+    readonly trainable: Int32Array | null = null,
   ) {}
 
   /** Indices of the trajectories used at `iteration` (with replacement across iterations). */
   indices(iteration: number, batchSize: number, seed: number): number[] {
     const random = mulberry32((seed * 2_654_435_761 + iteration * 40_503 + 1) >>> 0);
-    return Array.from({ length: batchSize }, () => Math.floor(random() * this.data.count));
+    const pool = this.trainable;
+    return Array.from({ length: batchSize }, () =>
+      pool ? pool[Math.floor(random() * pool.length)] : Math.floor(random() * this.data.count),
+    );
+  }
+
+  /** The same trajectories, training restricted to `trainable`. */
+  withTrainable(trainable: Int32Array): TrajectorySource {
+    return new TrajectorySource(this.data, this.geometry, trainable);
   }
 
   batch(iteration: number, batchSize: number, seed: number): TrajectoryBatch {
