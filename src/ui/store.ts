@@ -10,6 +10,7 @@ import type {
   BackendReport,
   GridImage,
   RunInfo,
+  RunValidation,
   ShardInfo,
   ShardRejection,
   StudioEvents,
@@ -80,6 +81,8 @@ export interface StudioState {
   /** Rows in the metric series; bumps re-render the curves. */
   metricRows: number;
   samples: { iteration: number; student: GridImage; teacher: GridImage } | null;
+  /** The shown run's validation points, the teacher's lines and the best checkpoint. */
+  validation: RunValidation;
 
   progress: Partial<Record<ProgressTask, Progress>>;
 
@@ -121,6 +124,7 @@ export const useStudio = create<StudioState>()(() => ({
   resumable: [],
   metricRows: 0,
   samples: null,
+  validation: { points: [], references: [], best: null },
   progress: {},
   previewSettings: { who: 'student', classLabel: 0, seed: 0, count: 4, steps: 4, guidance: 3 },
   preview: null,

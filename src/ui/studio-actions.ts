@@ -120,14 +120,20 @@ export async function saveShard(id: string, where: 'shardsError' | 'generateErro
 /** Replaces the curves with a run's stored history (after a reload or when resuming). */
 async function loadHistory(runId: string): Promise<void> {
   const history = await worker().call('runMetrics', { runId });
+  const validation = await worker().call('runValidation', { runId });
   metricSeries.clear();
   metricSeries.append(history);
-  useStudio.setState({ metricRows: metricSeries.length });
+  useStudio.setState({ metricRows: metricSeries.length, validation });
 }
 
 export async function startTraining(): Promise<void> {
   const { config, trainSettings } = useStudio.getState();
-  useStudio.setState({ trainError: null, samples: null, resumable: [] });
+  useStudio.setState({
+    trainError: null,
+    samples: null,
+    resumable: [],
+    validation: { points: [], references: [], best: null },
+  });
   metricSeries.clear();
   useStudio.setState({ metricRows: 0 });
   try {
@@ -257,6 +263,14 @@ function subscribe(c: StudioClient): void {
   });
   c.on('samples', ({ runId, iteration, student, teacher }) => {
     if (useStudio.getState().run?.id === runId) useStudio.setState({ samples: { iteration, student, teacher } });
+  });
+  c.on('validation', ({ runId, point, best }) => {
+    if (useStudio.getState().run?.id !== runId) return;
+    useStudio.setState((s) => ({ validation: { ...s.validation, points: [...s.validation.points, point], best } }));
+  });
+  c.on('validationReferences', ({ runId, references }) => {
+    if (useStudio.getState().run?.id !== runId) return;
+    useStudio.setState((s) => ({ validation: { ...s.validation, references } }));
   });
   c.on('training', ({ run, state, itPerSec }) => useStudio.setState({ run, trainingState: state, itPerSec }));
   c.onCrash((message) =>

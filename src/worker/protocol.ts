@@ -6,8 +6,9 @@
 import type { ModelConfig } from '../core/model-config';
 import type { RapmConfig } from '../core/rapm/config';
 import type { RapmMetrics } from '../core/rapm/metrics';
+import type { QualityScore, TeacherReference, ValidationPoint } from '../core/rapm/validation';
 
-export type { ModelConfig, RapmConfig, RapmMetrics };
+export type { ModelConfig, RapmConfig, RapmMetrics, QualityScore, TeacherReference, ValidationPoint };
 
 /** In order of preference: the fastest first. */
 export const BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
@@ -93,6 +94,27 @@ export interface GridImage {
   rgba: Uint8ClampedArray;
 }
 
+/** How a run validates: trajectories held out (never trained on) and iterations between validations. */
+export interface ValidationSettings {
+  /** Held-out trajectories; 0 turns validation off. */
+  count: number;
+  /** Iterations between validations of the EMA student; 0 validates only at the end. */
+  every: number;
+}
+
+/** The stored checkpoint with the best (lowest) validation RMSE so far. */
+export interface BestCheckpoint {
+  iteration: number;
+  rmse: number;
+}
+
+/** A run's validation history: the points so far and the teacher's lines (empty until measured). */
+export interface RunValidation {
+  points: ValidationPoint[];
+  references: TeacherReference[];
+  best: BestCheckpoint | null;
+}
+
 export interface RunInfo {
   id: string;
   createdAt: number;
@@ -104,6 +126,8 @@ export interface RunInfo {
   /** Iteration of the last stored checkpoint: what a reload resumes from. */
   checkpointIteration: number;
   status: 'running' | 'paused' | 'stopped' | 'finished' | 'interrupted' | 'error';
+  /** Null for runs without a held-out set (started before validation existed, or with count 0). */
+  validation: (ValidationSettings & { best: BestCheckpoint | null }) | null;
 }
 
 export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping';
@@ -127,7 +151,14 @@ export interface StudioApi {
   downloadShard: { args: { id: string }; result: { fileName: string; bytes: ArrayBuffer } };
   storageEstimate: { args: NoArgs; result: { usage: number; quota: number } };
   startTraining: {
-    args: { config: RapmConfig; iterations: number; sampleEvery: number; checkpointEvery: number };
+    args: {
+      config: RapmConfig;
+      iterations: number;
+      sampleEvery: number;
+      checkpointEvery: number;
+      /** Omitted: DEFAULT_VALIDATION. */
+      validation?: ValidationSettings;
+    };
     result: RunInfo;
   };
   /** Continue an interrupted, paused or stopped run from its checkpoint. */
@@ -145,9 +176,13 @@ export interface StudioApi {
   removeRun: { args: { runId: string }; result: RunInfo[] };
   /** Full metric history, for a reload. */
   runMetrics: { args: { runId: string }; result: RapmMetrics[] };
+  /** Validation points, teacher lines and best checkpoint so far, for a reload. */
+  runValidation: { args: { runId: string }; result: RunValidation };
   exportStudent: {
-    args: { runId: string; form: 'lora' | 'merged' };
-    result: { fileName: string; bytes: ArrayBuffer };
+    /** `checkpoint`: the latest weights (default) or the best-validated checkpoint's. */
+    args: { runId: string; form: 'lora' | 'merged'; checkpoint?: 'latest' | 'best' };
+    /** `iteration`: the iteration the exported weights are from. */
+    result: { fileName: string; bytes: ArrayBuffer; iteration: number };
   };
   preview: {
     args: {
@@ -188,6 +223,10 @@ export interface StudioEvents {
   metrics: { runId: string; events: RapmMetrics[] };
   samples: { runId: string; iteration: number; student: GridImage; teacher: GridImage };
   training: { run: RunInfo; state: TrainingState; itPerSec: number };
+  /** A validation of the run's EMA student finished; `best` is the best checkpoint after it. */
+  validation: { runId: string; point: ValidationPoint; best: BestCheckpoint | null };
+  /** The teacher's lines for the run's held-out set, measured once per run. */
+  validationReferences: { runId: string; references: TeacherReference[] };
   /**
    * Addition to the contract: the loaded teacher changed; sent after every load, including when
    * resumeRun restores the run's teacher (stored in IndexedDB) without a loadTeacher call.

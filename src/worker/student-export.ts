@@ -7,7 +7,7 @@ export async function studentFile(
   trainer: RapmTrainer,
   teacher: LoadedTeacher,
   form: 'lora' | 'merged',
-): Promise<{ fileName: string; bytes: ArrayBuffer }> {
+): Promise<{ fileName: string; bytes: ArrayBuffer; iteration: number }> {
   const provenance = {
     teacher: teacher.identity,
     iterations: trainer.iteration,
@@ -22,5 +22,6 @@ export async function studentFile(
   return {
     fileName: `${teacher.config.name}-rapm-${form}-it${trainer.iteration}.safetensors`,
     bytes: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    iteration: trainer.iteration,
   };
 }

@@ -103,6 +103,7 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   stopTraining: () => requireActive('stop').stop(),
   listRuns: () => listRuns(),
   runMetrics: ({ runId }) => runMetrics(runId),
+  runValidation: async () => ({ points: [], references: [], best: null }),
   removeRun: ({ runId }) => removeRun(runId),
   exportStudent: async ({ runId, form }) => {
     await backendReady('exportStudent');
@@ -131,6 +132,7 @@ const IMMEDIATE = new Set<Method>([
   'listRuns',
   'listShards',
   'runMetrics',
+  'runValidation',
   'storageEstimate',
 ]);
 

@@ -45,7 +45,17 @@ export class TrainingDivergedError extends Error {
 
 export function runInfo(r: RunRecord): RunInfo {
   const { id, createdAt, config, iterations, iteration, checkpointIteration, status } = r;
-  return { id, createdAt, config, iterations, iteration, checkpointIteration, status };
+  // Runs stored before validation existed have no such field.
+  return {
+    id,
+    createdAt,
+    config,
+    iterations,
+    iteration,
+    checkpointIteration,
+    status,
+    validation: r.validation ?? null,
+  };
 }
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -95,6 +105,7 @@ export class TrainingSession {
       teacher: teacher.identity,
       sampleEvery: req.sampleEvery,
       checkpointEvery: req.checkpointEvery,
+      validation: null,
     };
     await putRun(run);
     const trainer = new RapmTrainer(teacher.config, teacher.params, source.geometry, req.config);
