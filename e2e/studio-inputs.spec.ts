@@ -5,7 +5,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { teacherIdentity } from '../src/core/io/bundle';
+import { shardTeacher } from '../src/core/io/bundle';
 import { validateShard } from '../src/core/io/shards';
 import { FIXTURES, fixture } from './fixtures-paths';
 import { loadTinyTeacher, TINY_TEACHER_NAME } from './tiny-teacher';
@@ -95,7 +95,7 @@ test('Generate shards runs the teacher in the browser and stores a shard that va
 
   const [download] = await Promise.all([page.waitForEvent('download'), generated.getByRole('button').click()]);
   const bytes = new Uint8Array(readFileSync(await download.path()));
-  const summary = validateShard(bytes, await teacherIdentity(readFileSync(fixture(FIXTURES.teacher))));
+  const summary = validateShard(bytes, await shardTeacher(readFileSync(fixture(FIXTURES.teacher))));
   expect(summary.count).toBe(2);
   expect(summary.slots).toBe(2);
 });

@@ -9,8 +9,8 @@
 import { appendFile, mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelBundle, tensorDataHash } from '../core/io/bundle';
-import { readShard } from '../core/io/shards';
+import { loadModelBundle, shardTeacher } from '../core/io/bundle';
+import { readShard, type ShardTeacher } from '../core/io/shards';
 import { DEFAULT_RAPM, DEFAULT_STUDENT_LR, type RapmConfig } from '../core/rapm/config';
 import { loadRapmCheckpoint, saveRapmCheckpoint } from '../core/rapm/checkpoint';
 import { exportLora, exportMerged, sampleStudent } from '../core/rapm/student';
@@ -19,6 +19,7 @@ import { RapmTrainer } from '../core/rapm/trainer';
 import { TrajectorySource, type StoredTrajectories } from '../core/rapm/trajectory-source';
 import { FormatError } from '../core/io/errors';
 import { num, parseCli, runCli, UsageError } from '../node/args';
+import { checkRapmConfig } from '../core/rapm/config-check';
 import { useBackend } from '../node/backend';
 import { Progress } from '../node/progress';
 import { writeSampleGrid } from './sample-grid';
@@ -71,7 +72,7 @@ function configFromArgs(): RapmConfig {
   const discSteps = num(args['disc-steps'], 'disc-steps');
   if (!Number.isInteger(discSteps) || discSteps < 1)
     throw new UsageError(`--disc-steps must be a whole number of at least 1, got '${args['disc-steps']}'`);
-  return {
+  const cfg = {
     ...DEFAULT_RAPM,
     student: { ...DEFAULT_RAPM.student, mode: args.full ? 'full' : 'lora', rank, alpha: rank },
     lambdaRel: num(args['lambda-rel'], 'lambda-rel'),
@@ -89,6 +90,7 @@ function configFromArgs(): RapmConfig {
     batchSize: num(args.batch, 'batch'),
     seed: num(args.seed, 'seed'),
   };
+  return checkRapmConfig(cfg, (m) => new UsageError(`bad settings: ${m}`));
 }
 
 async function shardFiles(path: string): Promise<string[]> {
@@ -100,7 +102,7 @@ async function shardFiles(path: string): Promise<string[]> {
 }
 
 /** Reads and validates every shard against the teacher, and concatenates them. */
-async function loadTrajectories(files: string[], teacher: { name: string; sha256: string }) {
+async function loadTrajectories(files: string[], teacher: ShardTeacher) {
   const shards = [];
   for (const f of files) shards.push(readShard(await readFile(f), teacher));
   if (shards.length === 0) throw new UsageError('no shards found; run npm run trajectories first');
@@ -144,8 +146,9 @@ async function main(): Promise<void> {
   await mkdir(out, { recursive: true });
   const teacherBytes = await readFile(String(args.teacher));
   const { config: model, params: teacher } = loadModelBundle(teacherBytes);
-  const identity = { name: model.name, sha256: await tensorDataHash(teacherBytes) };
-  const source = await loadTrajectories(await shardFiles(String(args.shards)), identity);
+  const checkedTeacher = await shardTeacher(teacherBytes);
+  const identity = checkedTeacher.identity;
+  const source = await loadTrajectories(await shardFiles(String(args.shards)), checkedTeacher);
   const iterations = num(args.iterations, 'iterations');
   const ckptPath = join(out, 'checkpoint.safetensors');
   const metricsPath = join(out, 'metrics.jsonl');

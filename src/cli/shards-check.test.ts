@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../core/model-config';
 import { initUnetParams, type UNetConfig } from '../core/nn/unet';
-import { saveModelBundle, teacherIdentity } from '../core/io/bundle';
+import { saveModelBundle, shardTeacher } from '../core/io/bundle';
 import { readShard, validateShard } from '../core/io/shards';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -67,7 +67,7 @@ describe('shard format docs and shards:check', () => {
   it('the documented Python writer produces valid shards with the studio teacher identity', async () => {
     const out = join(dir, 'py.safetensors');
     execFileSync('python3', [join(dir, 'shard_writer.py'), out, teacherPath]);
-    const teacher = await teacherIdentity(readFileSync(teacherPath));
+    const teacher = await shardTeacher(readFileSync(teacherPath));
     const summary = validateShard(readFileSync(out), teacher);
     expect(summary).toMatchObject({
       count: 3,
@@ -77,7 +77,7 @@ describe('shard format docs and shards:check', () => {
       positionsDtype: 'F32',
       hasDelta: true,
       hasSeeds: true,
-      teacher: { name: 'doc-teacher', sha256: teacher.sha256 },
+      teacher: { name: 'doc-teacher', sha256: teacher.identity.sha256 },
     });
     const shard = readShard(readFileSync(out));
     expect(shard.labels).toEqual(new Int32Array([3, 1, 4]));

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { teacherIdentity } from '../core/io/bundle';
+import { shardTeacher } from '../core/io/bundle';
 import { FormatError } from '../core/io/errors';
-import { validateShard, type ShardSummary, type TeacherIdentity } from '../core/io/shards';
+import { validateShard, type ShardSummary, type ShardTeacher } from '../core/io/shards';
 
 const USAGE = 'usage: npm run shards:check -- [--teacher model.safetensors] SHARD.safetensors...';
 
@@ -62,15 +62,15 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  let teacher: TeacherIdentity | undefined;
+  let teacher: ShardTeacher | undefined;
   if (values.teacher) {
     try {
-      teacher = await teacherIdentity(readFileSync(values.teacher));
+      teacher = await shardTeacher(readFileSync(values.teacher));
     } catch (e) {
       console.error(`cannot use --teacher ${values.teacher}: ${(e as Error).message}`);
       return 2;
     }
-    console.log(`teacher ${teacher.name} sha256 ${teacher.sha256}`);
+    console.log(`teacher ${teacher.identity.name} sha256 ${teacher.identity.sha256}`);
   }
 
   const table: string[][] = [COLUMNS];

@@ -113,7 +113,7 @@ describe('generateTrajectories', () => {
     expect(progress).toEqual([0.4, 0.8, 1]);
     const teacher = { name: config.name, sha256: 'ab'.repeat(32) };
     const bytes = writeShard({ ...traj.meta, teacher }, traj, { dtype: 'F16' });
-    const shard = readShard(bytes, teacher);
+    const shard = readShard(bytes, { identity: teacher, config });
     expect(shard.summary).toMatchObject({ count: 5, slots: 2, hasDelta: true, hasSeeds: true });
     expect(Array.from(shard.seeds!)).toEqual([1, 2, 3, 4, 5]);
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelBundle, saveModelBundle, teacherIdentity } from '../core/io/bundle';
+import { loadModelBundle, saveModelBundle, shardTeacher, teacherIdentity } from '../core/io/bundle';
 import { readShard } from '../core/io/shards';
 import type { ModelConfig } from '../core/model-config';
 import { initUnetParams, MNIST_UNET } from '../core/nn/unet';
@@ -13,7 +13,15 @@ import { ShardDirError, writeShardDir, type ShardDirOptions, type ShardManifest 
 const config: ModelConfig = {
   name: 'tiny-teacher',
   architecture: 'unet',
-  unet: { ...MNIST_UNET, imageSize: 8, baseChannels: 8, channelMults: [1, 2], groups: 4, numClasses: 3 },
+  unet: {
+    ...MNIST_UNET,
+    imageSize: 8,
+    baseChannels: 8,
+    channelMults: [1, 2],
+    attentionLevels: [1],
+    groups: 4,
+    numClasses: 3,
+  },
   schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
   prediction: 'epsilon',
   data: { channels: 1, height: 8, width: 8, range: [-1, 1] },
@@ -61,7 +69,10 @@ describe('writeShardDir', () => {
     expect(onDisk).toEqual(manifest);
     expect(manifest.bytes).toBe(manifest.files.reduce((a, f) => a + f.bytes, 0));
 
-    const shard = readShard(await readFile(join(base.outDir, 'shard-00001.safetensors')), manifest.teacher);
+    const shard = readShard(
+      await readFile(join(base.outDir, 'shard-00001.safetensors')),
+      await shardTeacher(teacherBytes),
+    );
     expect(Array.from(shard.seeds!)).toEqual([3_000_002, 3_000_003]);
     expect(Array.from(shard.labels)).toEqual([2, 0]);
     // A shard's trajectories are the generator's for those seeds alone.

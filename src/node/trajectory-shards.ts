@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelBundle, teacherIdentity } from '../core/io/bundle';
+import { loadModelBundle, shardTeacher } from '../core/io/bundle';
 import { ShardError, ShardTeacherMismatchError } from '../core/io/errors';
 import {
   readShard,
@@ -20,6 +20,7 @@ import {
   type FloatDtype,
   type Shard,
   type ShardSummary,
+  type ShardTeacher,
   type TeacherIdentity,
 } from '../core/io/shards';
 import { generateTrajectories, trajectoryMeta } from '../core/trajectories';
@@ -138,7 +139,8 @@ function mismatch(s: ShardSummary, want: Omit<ShardSummary, 'labelCounts' | 'byt
 export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest | null> {
   checkOptions(o);
   const log = o.log ?? (() => {});
-  const teacher = await teacherIdentity(o.teacherBytes);
+  const checked = await shardTeacher(o.teacherBytes);
+  const teacher = checked.identity;
   const bundle = loadModelBundle(o.teacherBytes);
   try {
     const { config } = bundle;
@@ -156,7 +158,7 @@ export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest |
       const path = join(o.outDir, file);
       const existing = await readIfExists(path);
       if (existing) {
-        const kept = keepExisting(existing, teacher, seeds, labels, meta, o, file, log);
+        const kept = keepExisting(existing, checked, seeds, labels, meta, o, file, log);
         if (kept) {
           files.push({ file, first, count, bytes: existing.byteLength, sha256: sha256(existing) });
           o.onProgress?.(first + count, i);
@@ -175,7 +177,7 @@ export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest |
       const provenance = { ...o.provenance, seeds: `${seeds[0]}..${seeds[count - 1]}`, date: new Date().toISOString() };
       const bytes = writeShard({ ...traj.meta, teacher, provenance }, traj, { dtype: o.dtype });
       await writeAtomic(path, bytes);
-      validateShard(await readFile(path), teacher);
+      validateShard(await readFile(path), checked);
       files.push({ file, first, count, bytes: bytes.byteLength, sha256: sha256(bytes) });
       log(`wrote ${file}: ${count} trajectories, ${bytes.byteLength} bytes`);
     }
@@ -206,7 +208,7 @@ export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest |
 /** true: keep the file; false: it is damaged, regenerate it; throws when it belongs to another run. */
 function keepExisting(
   bytes: Uint8Array,
-  teacher: TeacherIdentity,
+  teacher: ShardTeacher,
   seeds: Int32Array,
   labels: Int32Array,
   meta: ReturnType<typeof trajectoryMeta>,

@@ -9,6 +9,7 @@ import { deleteRun, getCheckpoint, getRun, listStoredRuns, putRun, runMetrics as
 import type { Emit } from './events';
 import type { RunInfo } from './protocol';
 import { loadTrainingSet } from './shard-store';
+import { checkRapmConfig } from '../core/rapm/config-check';
 import { TrainingStateError, UnknownRunError } from './studio-errors';
 import { ensureTeacher, loadedTeacher, requireTeacher, type LoadedTeacher } from './teacher';
 import { TrainingSession, runInfo, type TrainingRequest } from './training-loop';
@@ -47,15 +48,14 @@ function checkRequest(req: TrainingRequest): void {
   positiveInt(req.iterations, 'Iterations', 1);
   positiveInt(req.sampleEvery, 'Sample every', 0);
   positiveInt(req.checkpointEvery, 'Checkpoint every', 0);
-  positiveInt(req.config.batchSize, 'Batch size', 1);
-  positiveInt(req.config.student.rank, 'LoRA rank', 1);
+  checkRapmConfig(req.config, (m) => new TrainingStateError(`Training settings: ${m}.`));
 }
 
 export async function startTraining(req: TrainingRequest, emit: Emit): Promise<RunInfo> {
   checkRequest(req);
   const teacher = requireTeacher('start training');
   releaseSession('start another');
-  const source = await loadTrainingSet(teacher.identity);
+  const source = await loadTrainingSet(teacher);
   session = await TrainingSession.start(teacher, source, req, emit);
   return session.info();
 }
@@ -69,7 +69,7 @@ export async function resumeRun(runId: string, emit: Emit): Promise<RunInfo> {
   }
   releaseSession('resume a run');
   const teacher = await teacherOf(stored.teacher, emit);
-  const source = await loadTrainingSet(teacher.identity);
+  const source = await loadTrainingSet(teacher);
   const checkpoint = await getCheckpoint(runId);
   session = await TrainingSession.resume(teacher, source, stored, checkpoint?.bytes, emit);
   return session.info();

@@ -75,7 +75,7 @@ export async function generateShards(
       { positions: traj.positions, deltaPositions: traj.deltaPositions, labels: traj.labels, seeds: traj.seeds },
       { dtype: req.dtype },
     );
-    const summary = validateShard(bytes, identity);
+    const summary = validateShard(bytes, teacher);
     const fileName = `${config.name}-N${req.coarse}M${req.fine}-seed${req.seed}-${String(s).padStart(4, '0')}.safetensors`;
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     stored.push(await storeShard(fileName, buffer, summary, identity));

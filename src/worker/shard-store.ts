@@ -3,7 +3,13 @@
  * stored), list, remove, download, and reading them back as one training set.
  */
 import { FormatError } from '../core/io/errors';
-import { readShard, validateShard, type ShardSummary, type TeacherIdentity } from '../core/io/shards';
+import {
+  readShard,
+  validateShard,
+  type ShardSummary,
+  type ShardTeacher,
+  type TeacherIdentity,
+} from '../core/io/shards';
 import { deleteShard, listStoredShards, putShard, shardBytes, type StoredShard } from './db';
 import type { ShardInfo, ShardRejection } from './protocol';
 import { fetchPublic } from './teacher';
@@ -66,7 +72,7 @@ export async function storeShard(
  */
 export async function importShards(
   files: ShardFile[],
-  teacher: TeacherIdentity,
+  teacher: ShardTeacher,
   onProgress: (done: number, total: number, fileName: string) => void,
 ): Promise<{ added: ShardInfo[]; rejected: ShardRejection[] }> {
   const added: ShardInfo[] = [];
@@ -94,7 +100,7 @@ export async function importShards(
     const stored = storedShard(fileName, summary, content);
     await putShard(stored, bytes);
     known.add(content);
-    added.push(withMatch(stored, teacher));
+    added.push(withMatch(stored, teacher.identity));
   }
   onProgress(files.length, files.length, '');
   return { added, rejected };
@@ -128,10 +134,10 @@ export async function downloadShard(id: string): Promise<ShardFile> {
 }
 
 /** Every stored shard of `teacher`, decoded and concatenated (throws ShardSetError when none). */
-export async function loadTrainingSet(teacher: TeacherIdentity): Promise<TrajectorySource> {
+export async function loadTrainingSet(teacher: ShardTeacher): Promise<TrajectorySource> {
   const shards = [];
   for (const s of await listStoredShards()) {
-    if (s.teacherSha256 !== teacher.sha256) continue;
+    if (s.teacherSha256 !== teacher.identity.sha256) continue;
     const bytes = await shardBytes(s.id);
     if (bytes) shards.push({ name: s.fileName, shard: readShard(bytes, teacher) });
   }

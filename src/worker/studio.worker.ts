@@ -80,7 +80,7 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   importShards: async (args) => {
     const teacher = requireTeacher('import shards (they are checked against it)');
     const files = 'builtin' in args ? await fetchBuiltinShards(progress('import')) : args.files;
-    return importShards(files, teacher.identity, (done, total, name) =>
+    return importShards(files, teacher, (done, total, name) =>
       progress('import')(done, total, name ? `Checking ${name}` : 'Done'),
     );
   },

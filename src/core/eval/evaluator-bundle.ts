@@ -5,7 +5,9 @@
  *   and free-form provenance strings (command, data, steps, testAccuracy, ...).
  */
 import * as tf from '@tensorflow/tfjs';
-import { BundleError, SafetensorsError } from '../io/errors';
+import { BundleError, SafetensorsError, type LimitViolation } from '../io/errors';
+import { describeFormat } from '../io/format-names';
+import { jsonChecks, parseHeaderJson } from '../io/json-checks';
 import { parseSafetensors } from '../io/safetensors';
 import { encodeTensorMap } from '../io/tensor-map';
 import { classifierParamShapes, type ClassifierConfig, type Params } from './classifier';
@@ -44,30 +46,26 @@ export async function encodeEvaluator(
 }
 
 function parseConfig(text: string | undefined): ClassifierConfig {
-  let c: Partial<ClassifierConfig>;
-  try {
-    c = JSON.parse(text ?? '') as Partial<ClassifierConfig>;
-  } catch (e) {
-    throw new BundleError(
-      'bad-config',
-      'evaluator: __metadata__.config is not JSON; re-create the file with npm run evaluator:train',
-      {
-        cause: e,
-      },
-    );
-  }
-  const isCount = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
-  const ok =
-    c &&
-    isCount(c.imageSize) &&
-    isCount(c.inChannels) &&
-    isCount(c.featureDim) &&
-    isCount(c.numClasses) &&
-    Array.isArray(c.channels) &&
-    c.channels.length > 0 &&
-    c.channels.every(isCount);
-  if (!ok) throw new BundleError('bad-config', `evaluator: __metadata__.config is not a classifier config: ${text}`);
-  return c as ClassifierConfig;
+  const bad = (msg: string, violation?: LimitViolation, cause?: unknown) =>
+    new BundleError('bad-config', `evaluator: ${msg}; re-create the file with npm run evaluator:train`, {
+      violation,
+      cause,
+    });
+  if (text === undefined) throw bad('__metadata__.config is missing');
+  const raw = parseHeaderJson(text, (why, cause) =>
+    bad(`__metadata__.config is not strict JSON (${why})`, undefined, cause),
+  );
+  const c = jsonChecks(bad);
+  const o = c.object(raw, 'config');
+  const channels = c.array(o.channels, 'config.channels', (v, p) => c.int(v, p, 1, 'baseChannels'), 'levels');
+  if (channels.length === 0) throw bad('config.channels is empty');
+  return {
+    imageSize: c.int(o.imageSize, 'config.imageSize', 1, 'imageSize'),
+    inChannels: c.int(o.inChannels, 'config.inChannels', 1, 'dataChannels'),
+    channels,
+    featureDim: c.int(o.featureDim, 'config.featureDim', 1, 'featureDim'),
+    numClasses: c.int(o.numClasses, 'config.numClasses', 1, 'classes'),
+  };
 }
 
 /** Loads an evaluator file into tensors (owned by the caller). Throws BundleError on any mismatch. */
@@ -87,7 +85,7 @@ export function decodeEvaluator(bytes: Uint8Array | ArrayBuffer): Evaluator {
   if (format !== EVALUATOR_FORMAT || version !== EVALUATOR_VERSION) {
     throw new BundleError(
       'wrong-format',
-      `evaluator: expected format '${EVALUATOR_FORMAT}' version ${EVALUATOR_VERSION}, got '${format}' version ${version}; ` +
+      `evaluator: expected format "${EVALUATOR_FORMAT}" version "${EVALUATOR_VERSION}", got ${describeFormat(file.metadata)}; ` +
         'use public/evaluator.safetensors or re-create it with npm run evaluator:train',
     );
   }

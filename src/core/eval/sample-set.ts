@@ -7,7 +7,8 @@
  * metadata `format` = "rapm-studio/samples", `seed` = the first seed (sample k used seed + k),
  * `source` = a free-text description (model file, steps, guidance).
  */
-import { FormatError } from '../io/errors';
+import { FormatError, type LimitViolation } from '../io/errors';
+import { LIMITS } from '../io/limits';
 import { parseSafetensors, writeSafetensors } from '../io/safetensors';
 
 export const SAMPLE_SET_FORMAT = 'rapm-studio/samples';
@@ -27,8 +28,8 @@ export type SampleSetErrorCode = 'not-a-sample-set' | 'bad-shape' | 'mismatch';
 /** A samples file that is not one, or two sets that cannot be compared sample by sample. */
 export class SampleSetError extends FormatError {
   declare readonly code: SampleSetErrorCode;
-  constructor(code: SampleSetErrorCode, message: string) {
-    super(code, message);
+  constructor(code: SampleSetErrorCode, message: string, violation?: LimitViolation) {
+    super(code, message, { violation });
   }
 }
 
@@ -60,12 +61,34 @@ export function decodeSampleSet(bytes: Uint8Array | ArrayBuffer): SampleSet {
   if (images.shape[0] !== labels.shape[0]) {
     throw new SampleSetError('bad-shape', `${images.shape[0]} images but ${labels.shape[0]} labels`);
   }
-  const [, h, w, c] = images.shape;
+  const [k, h, w, c] = images.shape;
+  const bounds: [string, number, number][] = [
+    ['images.shape[0] (samples)', k, LIMITS.trajectories],
+    ['images.shape[1] (height)', h, LIMITS.imageSize],
+    ['images.shape[2] (width)', w, LIMITS.imageSize],
+    ['images.shape[3] (channels)', c, LIMITS.dataChannels],
+  ];
+  for (const [field, value, limit] of bounds) {
+    if (value > limit) {
+      throw new SampleSetError('bad-shape', `${field} is ${value}, over the limit of ${limit}`, {
+        field,
+        value: String(value),
+        limit: `<= ${limit}`,
+      });
+    }
+  }
+  const seed = Number(metadata.seed);
+  if (!/^-?(0|[1-9][0-9]*)$/.test(metadata.seed ?? '') || !Number.isSafeInteger(seed)) {
+    throw new SampleSetError(
+      'not-a-sample-set',
+      `metadata seed must be an integer, got ${JSON.stringify(metadata.seed) ?? 'nothing'}`,
+    );
+  }
   return {
     images: images.data,
     labels: labels.data as Int32Array,
     imageShape: [h, w, c],
-    seed: Number(metadata.seed),
+    seed,
     source: metadata.source ?? '',
   };
 }

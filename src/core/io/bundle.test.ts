@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../model-config';
 import { applyUnet, initUnetParams, type Params, type UNetConfig } from '../nn/unet';
-import { loadModelBundle, readModelConfig, saveModelBundle, teacherIdentity, tensorDataHash } from './bundle';
+import { loadModelBundle, readModelConfig, saveModelBundle, teacherHash, teacherIdentity } from './bundle';
 import { BundleError } from './errors';
 import { parseSafetensors, writeSafetensors, type TensorToWrite } from './safetensors';
 
@@ -134,7 +134,7 @@ describe('model bundle', () => {
     expectBundleError(
       () => loadModelBundle(rewrite(bytes, (_, m) => (m.config = '{"name":'))),
       'bad-config',
-      'not JSON',
+      'not strict JSON',
     );
     const noUnet = JSON.stringify({ ...CONFIG, unet: undefined });
     expectBundleError(
@@ -152,7 +152,7 @@ describe('model bundle', () => {
     expectBundleError(
       () => loadModelBundle(rewrite(bytes, (_, m) => (m.config = odd))),
       'bad-config',
-      'cannot be built',
+      'not divisible by 2^1',
     );
     expectBundleError(
       () => loadModelBundle(rewrite(bytes, (_, m) => (m.format = 'rapm-studio/shard'))),
@@ -174,21 +174,38 @@ describe('model bundle', () => {
     expect(dropped.isDisposed).toBe(false);
   });
 
-  it('hashes the tensor data only: the teacher identity', async () => {
-    // Known vectors: SHA-256 of no bytes, and of the 4 bytes of float32 1.0.
-    expect(await tensorDataHash(writeSafetensors({}))).toBe(
-      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  it('hashes the stored config and the tensor data: the teacher identity', async () => {
+    // Known vectors (hashlib): SHA-256 of b"\\0" (no config, no data) and of b'{}\\0' + float32 1.0.
+    expect(await teacherHash(writeSafetensors({}))).toBe(
+      '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
     );
-    const one = writeSafetensors({ x: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } }, { any: 'thing' });
-    expect(await tensorDataHash(one)).toBe('e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c');
+    const one = writeSafetensors({ x: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } }, { config: '{}' });
+    expect(await teacherHash(one)).toBe('bc20328a9bcc7fbc15e8b623a4883644ac8996dd2f65587f1845bbd30bd71970');
 
     const a = await saveModelBundle(CONFIG, params);
-    const renamed = await saveModelBundle({ ...CONFIG, name: 'other', provenance: { steps: '9' } }, params);
     const other = initUnetParams(UNET, 4);
     const b = await saveModelBundle(CONFIG, other);
     tf.dispose(Object.values(other));
-    expect(await tensorDataHash(renamed)).toBe(await tensorDataHash(a));
-    expect(await tensorDataHash(b)).not.toBe(await tensorDataHash(a));
-    expect(await teacherIdentity(a)).toEqual({ name: 'tiny-teacher', sha256: await tensorDataHash(a) });
+    expect(await teacherHash(b)).not.toBe(await teacherHash(a));
+    // Same weights, edited config (even only its name or provenance): another teacher.
+    const renamed = await saveModelBundle({ ...CONFIG, name: 'other' }, params);
+    expect(await teacherHash(renamed)).not.toBe(await teacherHash(a));
+    const clipped = await saveModelBundle({ ...CONFIG, clipSample: true }, params);
+    expect(await teacherHash(clipped)).not.toBe(await teacherHash(a));
+    // Other metadata outside the config (none is written today) does not change it.
+    const tagged = rewrite(a, (_, m) => (m.note = 'copied'));
+    expect(await teacherHash(tagged)).toBe(await teacherHash(a));
+    expect(await teacherIdentity(a)).toEqual({ name: 'tiny-teacher', sha256: await teacherHash(a) });
+  });
+
+  it('refuses groups that do not divide a normalised channel count, before building anything', async () => {
+    const good = await saveModelBundle(CONFIG, params);
+    for (const groups of [3, 7]) {
+      const edited = rewrite(good, (_, m) => {
+        const c = JSON.parse(m.config) as ModelConfig;
+        m.config = JSON.stringify({ ...c, unet: { ...c.unet, groups } });
+      });
+      expectBundleError(() => loadModelBundle(edited), 'bad-config', `groups ${groups} does not divide`);
+    }
   });
 });

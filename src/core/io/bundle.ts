@@ -4,16 +4,25 @@
  *   format: "rapm-studio/model", version: "1", config: JSON of ModelConfig.
  * Everything needed to rebuild the network and its sampler travels in the one file.
  *
- * `tensorDataHash` (SHA-256 of the data section) is the teacher's identity: shards record it,
- * so a shard is never used with another teacher than the one that generated it. It ignores the
- * header, so renaming a model or editing its provenance keeps its identity.
+ * `teacherHash` (SHA-256 of the stored config and the data section) is the teacher's identity:
+ * shards and checkpoints record it, so a shard is never used with another teacher than the one
+ * that generated it, nor with an edited copy of it (another config, even only its name or
+ * provenance, is another teacher).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model-config';
 import { unetParamShapes, type Params, type UNetConfig } from '../nn/unet';
-import { BundleError, SafetensorsError } from './errors';
-import { jsonChecks } from './json-checks';
-import { parseSafetensors, parseSafetensorsHeader, writeSafetensors, type TensorToWrite } from './safetensors';
+import { BundleError, SafetensorsError, type LimitViolation } from './errors';
+import { describeFormat } from './format-names';
+import { jsonChecks, parseHeaderJson } from './json-checks';
+import {
+  decodeTensor,
+  parseSafetensorsHeader,
+  writeSafetensors,
+  type SafetensorsHeader,
+  type TensorToWrite,
+} from './safetensors';
+import type { ShardTeacher } from './shards';
 
 export const MODEL_FORMAT = 'rapm-studio/model';
 export const MODEL_VERSION = '1';
@@ -32,33 +41,50 @@ export interface SaveModelOptions {
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** Checks a parsed config and returns it with its own extra fields kept. */
+/** Checks a parsed config, every count and size within LIMITS, and returns it with its own extra fields kept. */
 export function checkModelConfig(raw: unknown): ModelConfig {
-  const c = jsonChecks(
-    (msg) =>
-      new BundleError('bad-config', `model config: ${msg}; the bundle is damaged or was not written by this studio`),
-  );
+  const bad = (msg: string, violation?: LimitViolation) =>
+    new BundleError('bad-config', `model config: ${msg}; the bundle is damaged or was not written by this studio`, {
+      violation,
+    });
+  const c = jsonChecks(bad);
   const o = c.object(raw, 'config');
-  c.string(o.name, 'config.name');
-  c.oneOf(o.architecture, 'config.architecture', ['unet'] as const);
+  const name = c.string(o.name, 'config.name');
+  const architecture = c.oneOf(o.architecture, 'config.architecture', ['unet'] as const);
   const u = c.object(o.unet, 'config.unet');
+  const channelMults = c.array(
+    u.channelMults,
+    'config.unet.channelMults',
+    (v, p) => c.int(v, p, 1, 'channelMult'),
+    'levels',
+  );
+  if (channelMults.length === 0) throw bad('config.unet.channelMults is empty');
+  const levels = channelMults.length;
   const unet: UNetConfig = {
-    imageSize: c.int(u.imageSize, 'config.unet.imageSize', 1),
-    inChannels: c.int(u.inChannels, 'config.unet.inChannels', 1),
-    baseChannels: c.int(u.baseChannels, 'config.unet.baseChannels', 1),
-    channelMults: c.array(u.channelMults, 'config.unet.channelMults', (v, p) => c.int(v, p, 1)),
-    resBlocksPerLevel: c.int(u.resBlocksPerLevel, 'config.unet.resBlocksPerLevel', 1),
-    attentionLevels: c.array(u.attentionLevels, 'config.unet.attentionLevels', (v, p) => c.int(v, p, 0)),
-    numClasses: c.int(u.numClasses, 'config.unet.numClasses', 1),
-    groups: c.int(u.groups, 'config.unet.groups', 1),
+    imageSize: c.int(u.imageSize, 'config.unet.imageSize', 1, 'imageSize'),
+    inChannels: c.int(u.inChannels, 'config.unet.inChannels', 1, 'dataChannels'),
+    baseChannels: c.int(u.baseChannels, 'config.unet.baseChannels', 1, 'baseChannels'),
+    channelMults,
+    resBlocksPerLevel: c.int(u.resBlocksPerLevel, 'config.unet.resBlocksPerLevel', 1, 'resBlocksPerLevel'),
+    attentionLevels: c.array(
+      u.attentionLevels,
+      'config.unet.attentionLevels',
+      (v, p) => c.int(v, p, 0, levels - 1),
+      'levels',
+    ),
+    numClasses: c.int(u.numClasses, 'config.unet.numClasses', 1, 'classes'),
+    groups: c.int(u.groups, 'config.unet.groups', 1, 'groups'),
   };
-  if (unet.channelMults.length === 0)
-    throw new BundleError('bad-config', 'model config: config.unet.channelMults is empty');
-  c.schedule(o.schedule, 'config.schedule');
-  c.prediction(o.prediction, 'config.prediction');
+  if (new Set(unet.attentionLevels).size !== unet.attentionLevels.length)
+    throw bad(`config.unet.attentionLevels lists a level twice: [${unet.attentionLevels}]`);
+  if (unet.imageSize % 2 ** (levels - 1) !== 0)
+    throw bad(
+      `config.unet.imageSize ${unet.imageSize} is not divisible by 2^${levels - 1} (one halving per level after the first)`,
+    );
+  const schedule = c.schedule(o.schedule, 'config.schedule');
+  const prediction = c.prediction(o.prediction, 'config.prediction');
   const data = c.data(o.data, 'config.data');
-  const numClasses = c.int(o.numClasses, 'config.numClasses', 1);
-  if (o.provenance !== undefined) c.stringRecord(o.provenance, 'config.provenance');
+  const numClasses = c.int(o.numClasses, 'config.numClasses', 1, 'classes');
   const clash =
     unet.numClasses !== numClasses
       ? `unet.numClasses ${unet.numClasses} != numClasses ${numClasses}`
@@ -68,7 +94,17 @@ export function checkModelConfig(raw: unknown): ModelConfig {
           ? `unet.imageSize ${unet.imageSize} != data ${data.height}x${data.width}`
           : undefined;
   if (clash) throw new BundleError('bad-config', `model config is inconsistent: ${clash}`);
-  return { ...(o as unknown as ModelConfig), unet };
+  // Every GroupNorm splits its channels into min(groups, channels) equal groups.
+  for (const [param, [channels]] of Object.entries(unetParamShapes(unet))) {
+    const g = Math.min(unet.groups, channels);
+    if (/norm\d?\.g$/.test(param) && channels % g !== 0) {
+      throw bad(`config.unet.groups ${unet.groups} does not divide the ${channels} channels normalised by '${param}'`);
+    }
+  }
+  const config: ModelConfig = { ...(o as object), name, architecture, unet, schedule, prediction, data, numClasses };
+  if (o.clipSample !== undefined) config.clipSample = c.boolean(o.clipSample, 'config.clipSample');
+  if (o.provenance !== undefined) config.provenance = c.stringRecord(o.provenance, 'config.provenance');
+  return config;
 }
 
 function expectedShapes(config: ModelConfig): Record<string, number[]> {
@@ -127,49 +163,52 @@ function configFromMetadata(metadata: Record<string, string>): ModelConfig {
   if (metadata.format !== MODEL_FORMAT || metadata.version !== MODEL_VERSION) {
     throw new BundleError(
       'wrong-format',
-      `not a model bundle: __metadata__ has format ${JSON.stringify(metadata.format)} version ${JSON.stringify(metadata.version)}, ` +
-        `expected "${MODEL_FORMAT}" version "${MODEL_VERSION}" (is this a shard, an evaluator or a checkpoint?)`,
+      `not a model bundle: __metadata__ has ${describeFormat(metadata)}, ` +
+        `expected format "${MODEL_FORMAT}" version "${MODEL_VERSION}" (is this a shard, an evaluator or a checkpoint?)`,
     );
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(metadata.config ?? '');
-  } catch (e) {
-    throw new BundleError('bad-config', `model bundle: __metadata__.config is not JSON (${(e as Error).message})`, {
-      cause: e,
-    });
-  }
+  if (metadata.config === undefined)
+    throw new BundleError('bad-config', 'model bundle: __metadata__.config is missing');
+  const raw = parseHeaderJson(
+    metadata.config,
+    (why, cause) =>
+      new BundleError('bad-config', `model bundle: __metadata__.config is not strict JSON (${why})`, { cause }),
+  );
   return checkModelConfig(raw);
 }
 
-/** Parses, checks every tensor's name, dtype and shape, and only then creates tf tensors. */
+/**
+ * Parses the header, checks the config and every tensor's name, dtype and shape, and only then
+ * decodes the data and creates tf tensors.
+ */
 export function loadModelBundle(input: Uint8Array | ArrayBuffer): ModelBundle {
-  let file: ReturnType<typeof parseSafetensors>;
+  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
+  let header: SafetensorsHeader;
   try {
-    file = parseSafetensors(input);
+    header = parseSafetensorsHeader(bytes);
   } catch (e) {
     if (e instanceof SafetensorsError) {
       throw new BundleError('not-safetensors', `not a readable model file: ${e.message}`, { cause: e });
     }
     throw e;
   }
-  const config = configFromMetadata(file.metadata);
+  const config = configFromMetadata(header.metadata);
   const shapes = expectedShapes(config);
-  const missing = Object.keys(shapes).filter((n) => !file.tensors.has(n));
+  const missing = Object.keys(shapes).filter((n) => !header.tensors.has(n));
   if (missing.length > 0) {
     throw new BundleError(
       'missing-tensor',
       `model bundle lacks ${missing.length} parameter(s) of its UNet config: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
     );
   }
-  const extra = [...file.tensors.keys()].filter((n) => !(n in shapes));
+  const extra = [...header.tensors.keys()].filter((n) => !(n in shapes));
   if (extra.length > 0) {
     throw new BundleError(
       'extra-tensor',
       `model bundle has tensors its UNet config does not use: ${extra.slice(0, 5).join(', ')}`,
     );
   }
-  for (const [name, t] of file.tensors) {
+  for (const [name, t] of header.tensors) {
     if (t.dtype !== 'F32' && t.dtype !== 'F16') {
       throw new BundleError(
         'wrong-dtype',
@@ -183,20 +222,36 @@ export function loadModelBundle(input: Uint8Array | ArrayBuffer): ModelBundle {
       );
     }
   }
+  const decoded = [...header.tensors.keys()].map((name) => [name, decodeTensor(bytes, header, name)] as const);
   const params: Params = {};
-  for (const [name, t] of file.tensors) params[name] = tf.tensor(t.data, t.shape, 'float32');
+  for (const [name, t] of decoded) params[name] = tf.tensor(t.data, t.shape, 'float32');
   return { config, params };
 }
 
-/** SHA-256 (lowercase hex) of the file's tensor data (everything after the header): the teacher identity. */
-export async function tensorDataHash(input: Uint8Array | ArrayBuffer): Promise<string> {
+/**
+ * The teacher's identity hash, lowercase hex: SHA-256 of the UTF-8 bytes of `__metadata__.config`
+ * exactly as stored, one 0x00 byte, then the file's tensor data (everything after the header).
+ * It covers what the network computes (config and weights); the 0x00 cannot occur in JSON text,
+ * so no other split of the same bytes hashes alike. In Python:
+ *   sha256(meta["config"].encode("utf-8") + b"\0" + data).hexdigest()
+ */
+export async function teacherHash(input: Uint8Array | ArrayBuffer): Promise<string> {
   const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
-  const { dataStart } = parseSafetensorsHeader(bytes);
-  const digest = await crypto.subtle.digest('SHA-256', bytes.subarray(dataStart) as Uint8Array<ArrayBuffer>);
+  const { dataStart, metadata } = parseSafetensorsHeader(bytes);
+  const config = new TextEncoder().encode(metadata.config ?? '');
+  const message = new Uint8Array(config.byteLength + 1 + (bytes.byteLength - dataStart));
+  message.set(config);
+  message.set(bytes.subarray(dataStart), config.byteLength + 1);
+  const digest = await crypto.subtle.digest('SHA-256', message);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** {name, sha256} of a model bundle: what a shard's `teacher` field must equal to be used with it. */
+/** {name, sha256} of a model bundle (config checked first): what a shard's `teacher` field must equal. */
 export async function teacherIdentity(bytes: Uint8Array | ArrayBuffer): Promise<{ name: string; sha256: string }> {
-  return { name: readModelConfig(bytes).name, sha256: await tensorDataHash(bytes) };
+  return { name: readModelConfig(bytes).name, sha256: await teacherHash(bytes) };
+}
+
+/** A model bundle's identity and checked config: what shards are validated against (readShard). */
+export async function shardTeacher(bytes: Uint8Array | ArrayBuffer): Promise<ShardTeacher> {
+  return { identity: await teacherIdentity(bytes), config: readModelConfig(bytes) };
 }

@@ -7,7 +7,10 @@
  * to the start of the data) and may hold "__metadata__": {string: string}.
  *
  * Reading is strict, like the reference Rust implementation: every byte of the data section must
- * belong to exactly one tensor, and every problem is a SafetensorsError with a `code`.
+ * belong to exactly one tensor; the header JSON has no duplicate key and no byte order mark, and
+ * shapes and offsets are integers written as integers (strict-json.ts); every problem is a
+ * SafetensorsError with a `code`. Parsing allocates in proportion to the file, never to the
+ * sizes its header claims (tensor data is only sliced from the bytes that are there).
  *
  * Loaded values: F32, F16 and BF16 become Float32Array. I32 becomes Int32Array. I64 also becomes
  * Int32Array, after checking every value fits in 32 bits (error 'int64-out-of-range' otherwise):
@@ -15,6 +18,7 @@
  */
 import { SafetensorsError } from './errors';
 import { bfloat16ToFloat32Array, float16ToFloat32Array, float32ToFloat16Array } from './float16';
+import { describeJson, JsonNumberLiteral, JsonSyntaxError, parseStrictJson } from './strict-json';
 
 export type Dtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
 export type WritableDtype = 'F32' | 'F16' | 'I32' | 'I64';
@@ -82,16 +86,15 @@ export function safetensorsHeaderEnd(first8: Uint8Array | ArrayBuffer, fileSize?
   if (bytes.byteLength < 8) {
     throw new SafetensorsError('truncated', `file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
-  const low = view.getUint32(0, true);
-  const high = view.getUint32(4, true);
-  const n = high * 2 ** 32 + low;
-  if (n > MAX_HEADER_BYTES) {
+  // BigInt: a corrupt length can exceed 2^53, and the message must quote it exactly.
+  const field = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (field > BigInt(MAX_HEADER_BYTES)) {
     throw new SafetensorsError(
       'header-too-large',
-      `header length field says ${n} bytes, over the ${MAX_HEADER_BYTES}-byte bound: the file is corrupt or not safetensors`,
+      `header length field says ${field} bytes, over the ${MAX_HEADER_BYTES}-byte bound: the file is corrupt or not safetensors`,
     );
   }
+  const n = Number(field);
   const size = fileSize ?? bytes.byteLength;
   if (8 + n > size) {
     throw new SafetensorsError(
@@ -103,7 +106,7 @@ export function safetensorsHeaderEnd(first8: Uint8Array | ArrayBuffer, fileSize?
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumberLiteral);
 }
 
 function isCount(v: unknown): v is number {
@@ -127,7 +130,7 @@ function parseEntry(name: string, raw: unknown, dataLength: number): TensorEntry
     const why = UNSUPPORTED_DTYPES.includes(dtype as string) ? 'is valid safetensors but not supported' : 'is unknown';
     throw new SafetensorsError(
       'unknown-dtype',
-      `tensor '${name}': dtype ${JSON.stringify(dtype)} ${why}; supported: ${Object.keys(DTYPE_SIZE).join(', ')}`,
+      `tensor '${name}': dtype ${describeJson(dtype)} ${why}; supported: ${Object.keys(DTYPE_SIZE).join(', ')}`,
       name,
     );
   }
@@ -135,7 +138,7 @@ function parseEntry(name: string, raw: unknown, dataLength: number): TensorEntry
   if (!Array.isArray(shape) || !shape.every(isCount)) {
     throw new SafetensorsError(
       'bad-shape',
-      `tensor '${name}': shape ${JSON.stringify(shape)} is not a list of non-negative integers`,
+      `tensor '${name}': shape ${describeJson(shape)} is not a list of non-negative integers (written without fraction or exponent, below 2^53)`,
       name,
     );
   }
@@ -152,7 +155,7 @@ function parseEntry(name: string, raw: unknown, dataLength: number): TensorEntry
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
     throw new SafetensorsError(
       'bad-offsets',
-      `tensor '${name}': data_offsets ${JSON.stringify(offsets)} is not [begin, end] with 0 <= begin <= end`,
+      `tensor '${name}': data_offsets ${describeJson(offsets)} is not [begin, end] of integers with 0 <= begin <= end`,
       name,
     );
   }
@@ -208,11 +211,14 @@ export function parseSafetensorsHeader(input: Uint8Array | ArrayBuffer, fileSize
   const dataLength = size - dataStart;
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+    // ignoreBOM keeps a byte order mark in the text, where the strict parser refuses it
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, dataStart));
+    json = parseStrictJson(text);
   } catch (e) {
+    if (!(e instanceof JsonSyntaxError || e instanceof TypeError)) throw e;
     throw new SafetensorsError(
       'header-not-json',
-      `header is not UTF-8 JSON (${(e as Error).message}): the file is corrupt`,
+      `header is not strict UTF-8 JSON (${(e as Error).message}): the file is corrupt`,
       undefined,
       { cause: e },
     );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ShardError, ShardTeacherMismatchError } from './errors';
+import type { ModelConfig } from '../model-config';
+import { ShardError, ShardTeacherContradictionError, ShardTeacherMismatchError } from './errors';
 import { parseSafetensors, writeSafetensors, type TensorToWrite } from './safetensors';
 import { readShard, validateShard, writeShard, type ShardArrays, type ShardMeta } from './shards';
 
@@ -16,6 +17,28 @@ const META: Omit<ShardMeta, 'count'> = {
   data: { channels: 1, height: 4, width: 4, range: [-1, 1] },
   numClasses: 10,
   provenance: { command: 'test' },
+};
+/** The teacher META's shards agree with. */
+const LOADED: { identity: typeof TEACHER; config: ModelConfig } = {
+  identity: TEACHER,
+  config: {
+    name: TEACHER.name,
+    architecture: 'unet',
+    unet: {
+      imageSize: 4,
+      inChannels: 1,
+      baseChannels: 4,
+      channelMults: [1],
+      resBlocksPerLevel: 1,
+      attentionLevels: [],
+      numClasses: 10,
+      groups: 2,
+    },
+    schedule: META.schedule,
+    prediction: 'epsilon',
+    data: META.data,
+    numClasses: 10,
+  },
 };
 const K = 3;
 const PER = 16; // C*H*W
@@ -75,7 +98,7 @@ describe('trajectory shards', () => {
   it('round-trips in F32 and summarises', () => {
     const a = arrays();
     const bytes = writeShard(META, a);
-    const shard = readShard(bytes, TEACHER);
+    const shard = readShard(bytes, LOADED);
     expect(shard.positions).toEqual(a.positions);
     expect(shard.deltaPositions).toEqual(a.deltaPositions);
     expect(shard.labels).toEqual(a.labels);
@@ -115,7 +138,7 @@ describe('trajectory shards', () => {
   it('refuses a shard of another teacher, naming both and what to do', () => {
     const bytes = writeShard(META, arrays());
     const e = expectShardError(
-      () => validateShard(bytes, { name: 'other-teacher', sha256: 'cd'.repeat(32) }),
+      () => validateShard(bytes, { ...LOADED, identity: { name: 'other-teacher', sha256: 'cd'.repeat(32) } }),
       'teacher-mismatch',
       'tiny-teacher',
       'abababababab',
@@ -124,8 +147,47 @@ describe('trajectory shards', () => {
       'regenerate',
     );
     expect(e).toBeInstanceOf(ShardTeacherMismatchError);
-    // Same weights under another name: same identity, accepted.
-    expect(validateShard(bytes, { name: 'renamed', sha256: TEACHER.sha256 }).count).toBe(3);
+    // The hash is the identity: the name is only shown.
+    expect(validateShard(bytes, { ...LOADED, identity: { name: 'renamed', sha256: TEACHER.sha256 } }).count).toBe(3);
+  });
+
+  it('refuses a shard that names the teacher but contradicts its config, naming the field and both values', () => {
+    const good = writeShard(META, arrays());
+    expect(validateShard(good, LOADED).count).toBe(K);
+    const cases: [string, (s: Record<string, unknown>) => void, string, string][] = [
+      // 32x32 positions for a 28x28 teacher (here 4x4): consistent with themselves, not with it.
+      ['shard.data.height', (s) => (s.data = { ...META.data, height: 8, width: 8 }), '8', '4'],
+      ['shard.data.channels', (s) => (s.data = { ...META.data, channels: 3 }), '3', '1'],
+      ['shard.prediction', (s) => (s.prediction = 'v_prediction'), '"v_prediction"', '"epsilon"'],
+      ['shard.schedule.kind', (s) => (s.schedule = { ...META.schedule, kind: 'scaled_linear' }), 'scaled', 'linear'],
+      ['shard.schedule.betaEnd', (s) => (s.schedule = { ...META.schedule, betaEnd: 0.012 }), '0.012', '0.02'],
+      ['shard.schedule.trainSteps', (s) => (s.schedule = { ...META.schedule, trainSteps: 2000 }), '2000', '1000'],
+      // 11 classes: label 10 would be the teacher's null class.
+      ['shard.numClasses', (s) => (s.numClasses = 11), '11', '10'],
+    ];
+    for (const [field, edit, mine, theirs] of cases) {
+      const bytes = rewrite(good, (t, s) => {
+        edit(s);
+        const d = s.data as ShardMeta['data'];
+        const per = d.channels * d.height * d.width;
+        t.set('positions', {
+          dtype: 'F32',
+          shape: [K, 5, d.channels, d.height, d.width],
+          data: new Float32Array(K * 5 * per),
+        });
+        t.set('delta_positions', {
+          dtype: 'F32',
+          shape: [K, 4, d.channels, d.height, d.width],
+          data: new Float32Array(K * 4 * per),
+        });
+        if (field === 'shard.numClasses')
+          t.set('labels', { dtype: 'I32', shape: [K], data: new Int32Array([0, 10, 4]) });
+      });
+      expect(() => validateShard(bytes)).not.toThrow();
+      const e = expectShardError(() => validateShard(bytes, LOADED), 'teacher-contradiction', field, mine, theirs);
+      expect(e).toBeInstanceOf(ShardTeacherContradictionError);
+      expect(e).toMatchObject({ field });
+    }
   });
 
   it('names each kind of problem', () => {

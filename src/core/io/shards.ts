@@ -14,17 +14,20 @@
  * subclasses (each with a `code`) that say what is wrong and what to do.
  */
 import type { ScheduleConfig } from '../diffusion/schedule';
-import type { PredictionType } from '../model-config';
+import type { ModelConfig, PredictionType } from '../model-config';
 import {
   SafetensorsError,
   ShardError,
   ShardMetadataError,
   ShardNotSafetensorsError,
+  ShardTeacherContradictionError,
   ShardTeacherMismatchError,
   ShardTensorError,
   ShardValueError,
 } from './errors';
-import { jsonChecks, type DataLayout } from './json-checks';
+import { jsonChecks, parseHeaderJson, type DataLayout } from './json-checks';
+import { LIMITS } from './limits';
+import { describeFormat } from './format-names';
 import {
   decodeTensor,
   parseSafetensorsHeader,
@@ -39,8 +42,14 @@ export const SHARD_VERSION = '1';
 export interface TeacherIdentity {
   /** The model bundle's config.name. */
   name: string;
-  /** tensorDataHash of the teacher's bundle: SHA-256 of its data section, lowercase hex. */
+  /** teacherHash of the teacher's bundle: SHA-256 of its config and its data section, lowercase hex. */
   sha256: string;
+}
+
+/** What a shard is checked against: the loaded teacher's identity and its config. */
+export interface ShardTeacher {
+  identity: TeacherIdentity;
+  config: ModelConfig;
 }
 
 /** The JSON in `__metadata__.shard`. */
@@ -107,7 +116,9 @@ const TENSORS = ['positions', 'labels', 'seeds', 'delta_positions'];
 const ACTION = 'regenerate the shard (npm run trajectories) or fix its writer; see docs/shard-format.md';
 
 function checkMeta(raw: unknown): ShardMeta {
-  const c = jsonChecks((msg) => new ShardMetadataError('bad-metadata', `shard metadata: ${msg}; ${ACTION}`));
+  const c = jsonChecks(
+    (msg, violation) => new ShardMetadataError('bad-metadata', `shard metadata: ${msg}; ${ACTION}`, { violation }),
+  );
   const o = c.object(raw, 'shard');
   const t = c.object(o.teacher, 'shard.teacher');
   const teacher = { name: c.string(t.name, 'shard.teacher.name'), sha256: c.string(t.sha256, 'shard.teacher.sha256') };
@@ -119,15 +130,15 @@ function checkMeta(raw: unknown): ShardMeta {
   }
   const schedule = c.schedule(o.schedule, 'shard.schedule');
   const T = schedule.trainSteps;
-  const coarse = c.array(o.coarseTimesteps, 'shard.coarseTimesteps', (v, p) => c.int(v, p, 0, T - 1));
+  const coarse = c.array(o.coarseTimesteps, 'shard.coarseTimesteps', (v, p) => c.int(v, p, 0, T - 1), 'slots');
   const bad = (msg: string) => new ShardMetadataError('bad-metadata', `shard metadata: ${msg}; ${ACTION}`);
   if (coarse.length === 0) throw bad('shard.coarseTimesteps is empty');
   if (coarse.some((x, i) => i > 0 && x >= coarse[i - 1])) {
     throw bad(`shard.coarseTimesteps must be strictly descending (tau_N first), got [${coarse}]`);
   }
-  const fineStepsPerSlot = c.int(o.fineStepsPerSlot, 'shard.fineStepsPerSlot', 1);
+  const fineStepsPerSlot = c.int(o.fineStepsPerSlot, 'shard.fineStepsPerSlot', 1, 'fineStepsPerSlot');
   const delta = c.int(o.delta, 'shard.delta', 1, T - 1);
-  const deltaTimesteps = c.array(o.deltaTimesteps, 'shard.deltaTimesteps', (v, p) => c.int(v, p, 0, T - 1));
+  const deltaTimesteps = c.array(o.deltaTimesteps, 'shard.deltaTimesteps', (v, p) => c.int(v, p, 0, T - 1), 'slots');
   if (deltaTimesteps.length !== coarse.length) {
     throw bad(
       `shard.deltaTimesteps has ${deltaTimesteps.length} entries, one per coarse timestep (${coarse.length}) expected`,
@@ -148,11 +159,11 @@ function checkMeta(raw: unknown): ShardMeta {
     fineStepsPerSlot,
     delta,
     deltaTimesteps,
-    guidanceScale: c.number(o.guidanceScale, 'shard.guidanceScale'),
+    guidanceScale: c.bounded(o.guidanceScale, 'shard.guidanceScale', -LIMITS.guidanceScale, LIMITS.guidanceScale),
     prediction: c.prediction(o.prediction, 'shard.prediction'),
     data: c.data(o.data, 'shard.data'),
-    count: c.int(o.count, 'shard.count', 1),
-    numClasses: c.int(o.numClasses, 'shard.numClasses', 1),
+    count: c.int(o.count, 'shard.count', 1, 'trajectories'),
+    numClasses: c.int(o.numClasses, 'shard.numClasses', 1, 'classes'),
   };
   if (o.provenance !== undefined) meta.provenance = c.stringRecord(o.provenance, 'shard.provenance');
   return meta;
@@ -163,22 +174,24 @@ function metaFromHeader(header: SafetensorsHeader): ShardMeta {
   if (m.format !== SHARD_FORMAT || m.version !== SHARD_VERSION) {
     throw new ShardMetadataError(
       'wrong-format',
-      `not a trajectory shard: __metadata__ has format ${JSON.stringify(m.format)} version ${JSON.stringify(m.version)}, ` +
-        `expected "${SHARD_FORMAT}" version "${SHARD_VERSION}" (is this a model bundle? pass shard files here)`,
+      `not a trajectory shard: __metadata__ has ${describeFormat(m)}, ` +
+        `expected format "${SHARD_FORMAT}" version "${SHARD_VERSION}" (is this a model bundle? pass shard files here)`,
     );
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(m.shard ?? '');
-  } catch (e) {
-    throw new ShardMetadataError(
-      'bad-metadata',
-      `shard metadata: __metadata__.shard is missing or not JSON; ${ACTION}`,
-      {
-        cause: e,
-      },
-    );
+  if (m.shard === undefined) {
+    throw new ShardMetadataError('bad-metadata', `shard metadata: __metadata__.shard is missing; ${ACTION}`);
   }
+  const raw = parseHeaderJson(
+    m.shard,
+    (why, cause) =>
+      new ShardMetadataError(
+        'bad-metadata',
+        `shard metadata: __metadata__.shard is not strict JSON (${why}); ${ACTION}`,
+        {
+          cause,
+        },
+      ),
+  );
   return checkMeta(raw);
 }
 
@@ -276,8 +289,36 @@ function checkFinite(name: string, data: Float32Array, shape: number[]): void {
   }
 }
 
-/** Parse, check and decode a shard; `expectedTeacher` (the loaded teacher) must match its teacher hash. */
-export function readShard(input: Uint8Array | ArrayBuffer, expectedTeacher?: TeacherIdentity): Shard {
+/**
+ * Throws unless the shard's metadata agrees with the teacher's config on everything its
+ * trajectories depend on: image layout, prediction type, noise schedule and classes.
+ */
+function checkAgreement(meta: ShardMeta, teacher: ModelConfig): void {
+  const pairs: [string, unknown, unknown][] = [
+    ['shard.data.channels', meta.data.channels, teacher.data.channels],
+    ['shard.data.height', meta.data.height, teacher.data.height],
+    ['shard.data.width', meta.data.width, teacher.data.width],
+    ['shard.data.range', meta.data.range, teacher.data.range],
+    ['shard.prediction', meta.prediction, teacher.prediction],
+    ['shard.schedule.kind', meta.schedule.kind, teacher.schedule.kind],
+    ['shard.schedule.betaStart', meta.schedule.betaStart, teacher.schedule.betaStart],
+    ['shard.schedule.betaEnd', meta.schedule.betaEnd, teacher.schedule.betaEnd],
+    ['shard.schedule.trainSteps', meta.schedule.trainSteps, teacher.schedule.trainSteps],
+    ['shard.numClasses', meta.numClasses, teacher.numClasses],
+  ];
+  for (const [field, mine, theirs] of pairs) {
+    const a = JSON.stringify(mine);
+    const b = JSON.stringify(theirs);
+    if (a !== b) throw new ShardTeacherContradictionError(field, a, b);
+  }
+}
+
+/**
+ * Parse, check and decode a shard. With `teacher` (the loaded one), the shard must name its
+ * identity and agree with its config (checkAgreement), so its labels are also below the
+ * teacher's null class.
+ */
+export function readShard(input: Uint8Array | ArrayBuffer, teacher?: ShardTeacher): Shard {
   const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
   let header: SafetensorsHeader;
   try {
@@ -287,8 +328,10 @@ export function readShard(input: Uint8Array | ArrayBuffer, expectedTeacher?: Tea
     throw e;
   }
   const meta = metaFromHeader(header);
-  if (expectedTeacher && expectedTeacher.sha256 !== meta.teacher.sha256) {
-    throw new ShardTeacherMismatchError(meta.teacher, expectedTeacher);
+  if (teacher) {
+    if (teacher.identity.sha256 !== meta.teacher.sha256)
+      throw new ShardTeacherMismatchError(meta.teacher, teacher.identity);
+    checkAgreement(meta, teacher.config);
   }
   checkTensors(header, meta);
   const shapes = expectedShapes(meta);
@@ -341,8 +384,8 @@ export function readShard(input: Uint8Array | ArrayBuffer, expectedTeacher?: Tea
 }
 
 /** Everything `readShard` checks; returns the summary (the decoded arrays are dropped). */
-export function validateShard(input: Uint8Array | ArrayBuffer, expectedTeacher?: TeacherIdentity): ShardSummary {
-  return readShard(input, expectedTeacher).summary;
+export function validateShard(input: Uint8Array | ArrayBuffer, teacher?: ShardTeacher): ShardSummary {
+  return readShard(input, teacher).summary;
 }
 
 export interface WriteShardOptions {
