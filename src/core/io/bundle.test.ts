@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../model-config';
 import { applyUnet, initUnetParams, type Params, type UNetConfig } from '../nn/unet';
-import { loadModelBundle, readModelConfig, saveModelBundle, teacherHash, teacherIdentity } from './bundle';
+import {
+  loadModelBundle,
+  readModelConfig,
+  saveModelBundle,
+  teacherHash,
+  teacherIdentity,
+  tensorDataHash,
+} from './bundle';
 import { BundleError } from './errors';
 import { parseSafetensors, writeSafetensors, type TensorToWrite } from './safetensors';
 
@@ -196,6 +203,15 @@ describe('model bundle', () => {
     const tagged = rewrite(a, (_, m) => (m.note = 'copied'));
     expect(await teacherHash(tagged)).toBe(await teacherHash(a));
     expect(await teacherIdentity(a)).toEqual({ name: 'tiny-teacher', sha256: await teacherHash(a) });
+  });
+
+  it("hashes an evaluator's tensor data only: its identity", async () => {
+    // Known vectors: SHA-256 of no bytes, and of the 4 bytes of float32 1.0.
+    expect(await tensorDataHash(writeSafetensors({}))).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+    const one = writeSafetensors({ x: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } }, { any: 'thing' });
+    expect(await tensorDataHash(one)).toBe('e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c');
   });
 
   it('refuses groups that do not divide a normalised channel count, before building anything', async () => {

@@ -228,6 +228,14 @@ export function loadModelBundle(input: Uint8Array | ArrayBuffer): ModelBundle {
   return { config, params };
 }
 
+/** SHA-256 (lowercase hex) of a file's tensor data (everything after the header): an evaluator's identity. */
+export async function tensorDataHash(input: Uint8Array | ArrayBuffer): Promise<string> {
+  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
+  const { dataStart } = parseSafetensorsHeader(bytes);
+  const digest = await crypto.subtle.digest('SHA-256', bytes.subarray(dataStart) as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /**
  * The teacher's identity hash, lowercase hex: SHA-256 of the UTF-8 bytes of `__metadata__.config`
  * exactly as stored, one 0x00 byte, then the file's tensor data (everything after the header).
