@@ -14,6 +14,7 @@ import { expect, test, type Browser, type Page, type Worker } from '@playwright/
 import { readFileSync } from 'node:fs';
 import { FIXTURES, fixture } from './fixtures-paths';
 import { loadTinyTeacher } from './tiny-teacher';
+import { openAdvanced } from './train-form';
 
 const shardRows = (page: Page) => page.getByTestId('shard-table').locator('tbody tr');
 const faultOf = (page: Page, kind: string) => page.getByTestId('fault-banner').locator(`[data-kind="${kind}"]`);
@@ -39,6 +40,7 @@ async function openStudio(browser: Browser, shards: string[]): Promise<Page> {
 
 /** Fills the Train panel with a tiny run and starts it. */
 async function startRun(page: Page, run: { iterations: number; checkpointEvery: number }): Promise<void> {
+  await openAdvanced(page);
   await page.getByLabel('LoRA rank').fill('2');
   await page.getByLabel('Iterations', { exact: true }).fill(String(run.iterations));
   await page.getByLabel('Samples every').fill('0');

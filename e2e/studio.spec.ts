@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModelBundle, readModelConfig, teacherIdentity } from '../src/core/io/bundle';
 import { loadLora } from '../src/core/rapm/student';
 import { FIXTURES, fixture } from './fixtures-paths';
+import { openAdvanced } from './train-form';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -120,6 +121,7 @@ test('a shard of another teacher is refused with a teacher-mismatch message', as
 });
 
 test('trains a few iterations on WebGPU with curves and samples updating', async () => {
+  await openAdvanced(page);
   await page.getByLabel('LoRA rank').fill('2');
   await page.getByLabel('Iterations', { exact: true }).fill(String(RUN.iterations));
   await page.getByLabel('Samples every').fill(String(RUN.sampleEvery));

@@ -81,6 +81,8 @@ try {
   if (await rejections.count()) throw new Error(`built-in shards refused: ${await rejections.innerText()}`);
   log(`${await rows.count()} shards stored; starting a ${flags.iterations}-iteration run…`);
 
+  const advanced = page.locator('summary', { hasText: 'Advanced settings' });
+  if (!(await advanced.evaluate((el) => (el.parentElement as HTMLDetailsElement).open))) await advanced.click();
   await page.getByLabel('Iterations', { exact: true }).fill(flags.iterations);
   await page.getByLabel('Samples every').fill(String(sampleEvery));
   await page.getByRole('button', { name: 'Start training' }).click();

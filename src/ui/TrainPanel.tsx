@@ -1,10 +1,8 @@
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import { RAPM_HINTS, withStudentMode, type RapmConfig } from '../core/rapm/config';
-import { formatDuration } from './format';
 import { NumberField } from './NumberField';
-import { ProgressBar } from './ProgressBar';
+import { matchingPreset, PRESETS, type Preset } from './presets';
 import { useStudio, type TrainSettings } from './store';
-import { continueTraining, pauseTraining, startTraining, stopTraining } from './studio-actions';
 
 /** Help for the fields RAPM_HINTS does not cover. */
 const HINTS: Record<string, string> = {
@@ -40,6 +38,64 @@ const RUN_FIELDS: { key: keyof TrainSettings; label: string }[] = [
   { key: 'checkpointEvery', label: 'Checkpoint every' },
 ];
 
+/** Where the Advanced fold remembers that it is open. */
+const ADVANCED_KEY = 'rapm-studio.train-advanced-open';
+
+function storedOpen(): boolean {
+  try {
+    return localStorage.getItem(ADVANCED_KEY) === '1';
+  } catch {
+    // Storage can be off (private modes, policies): the fold then starts closed.
+    return false;
+  }
+}
+
+function rememberOpen(open: boolean): void {
+  try {
+    localStorage.setItem(ADVANCED_KEY, open ? '1' : '0');
+  } catch {
+    // Not remembered where storage is off; the fold still works.
+  }
+}
+
+function choosePreset(p: Preset): void {
+  useStudio.setState((s) => ({ config: structuredClone(p.config), trainSettings: { ...s.trainSettings, ...p.run } }));
+}
+
+/** One choice per preset; none is checked once a field no longer matches any ("custom"). */
+function Presets({ disabled }: { disabled: boolean }) {
+  const config = useStudio((s) => s.config);
+  const settings = useStudio((s) => s.trainSettings);
+  const current = matchingPreset(config, settings);
+  const name = useId();
+  return (
+    <fieldset disabled={disabled} className="presets">
+      <legend>Preset</legend>
+      {PRESETS.map((p) => (
+        <div key={p.id} className="preset">
+          <label>
+            <input
+              type="radio"
+              name={name}
+              value={p.id}
+              checked={current?.id === p.id}
+              aria-describedby={`${name}-${p.id}`}
+              onChange={() => choosePreset(p)}
+            />{' '}
+            {p.label}
+          </label>
+          <small id={`${name}-${p.id}`} className="hint">
+            {p.description}
+          </small>
+        </div>
+      ))}
+      <p className="hint" data-testid="preset-state">
+        {current ? `Settings: ${current.label}.` : 'Settings: custom (edited under Advanced).'}
+      </p>
+    </fieldset>
+  );
+}
+
 function setConfig(patch: (c: RapmConfig) => RapmConfig): void {
   useStudio.setState((s) => ({ config: patch(s.config) }));
 }
@@ -71,166 +127,140 @@ function Betas({ which, disabled }: { which: 'studentBetas' | 'discBetas'; disab
   );
 }
 
-/** The RAPM configuration with every field explained, the run controls, and the run's progress. */
+/** Presets first; every field (each explained) under an Advanced fold; which backend runs it. */
 export function TrainPanel() {
   const config = useStudio((s) => s.config);
   const settings = useStudio((s) => s.trainSettings);
-  const run = useStudio((s) => s.run);
   const state = useStudio((s) => s.trainingState);
-  const itPerSec = useStudio((s) => s.itPerSec);
   const error = useStudio((s) => s.trainError);
   const backend = useStudio((s) => s.backend);
-  const teacher = useStudio((s) => s.teacher);
-  const usable = useStudio((s) => s.shards.some((x) => x.teacherMatch));
   const ids = { mode: useId(), distance: useId(), targets: useId() };
   const locked = state !== 'idle';
-
-  const remaining = run ? run.iterations - run.iteration : 0;
-  const progressText = run
-    ? `Iteration ${run.iteration} / ${run.iterations} · ${itPerSec.toFixed(2)} it/s · ETA ${
-        state === 'running' && itPerSec > 0 ? formatDuration(remaining / itPerSec) : '—'
-      }`
-    : undefined;
+  const [open, setOpen] = useState(storedOpen);
   const adapter = backend?.adapter;
 
   return (
     <section aria-labelledby="train-heading" className="train">
       <h2 id="train-heading">Train</h2>
-      <fieldset disabled={locked}>
-        <legend>RAPM configuration</legend>
-        <div className="form-grid">
-          <div className="field">
-            <label htmlFor={ids.mode}>Student</label>
-            <select
-              id={ids.mode}
-              value={config.student.mode}
-              aria-describedby={`${ids.mode}-hint`}
-              onChange={(e) => setConfig((c) => withStudentMode(c, e.target.value as 'lora' | 'full'))}
-            >
-              <option value="lora">LoRA adapters</option>
-              <option value="full">full fine-tune</option>
-            </select>
-            <small id={`${ids.mode}-hint`} className="hint">
-              {HINTS['student.mode']}
-            </small>
-          </div>
-          <NumberField
-            label="LoRA rank"
-            value={config.student.rank}
-            min={1}
-            integer
-            hint={HINTS['student.rank']}
-            disabled={locked || config.student.mode !== 'lora'}
-            onChange={(rank) => setConfig((c) => ({ ...c, student: { ...c.student, rank } }))}
-          />
-          <NumberField
-            label="LoRA alpha"
-            value={config.student.alpha}
-            min={0}
-            hint={HINTS['student.alpha']}
-            disabled={locked || config.student.mode !== 'lora'}
-            onChange={(alpha) => setConfig((c) => ({ ...c, student: { ...c.student, alpha } }))}
-          />
-          <div className="field wide">
-            <label htmlFor={ids.targets}>LoRA targets</label>
-            <input
-              id={ids.targets}
-              type="text"
-              value={config.student.targets.join(', ')}
-              disabled={locked || config.student.mode !== 'lora'}
-              aria-describedby={`${ids.targets}-hint`}
-              onChange={(e) =>
-                setConfig((c) => ({
-                  ...c,
-                  student: {
-                    ...c.student,
-                    targets: e.target.value
-                      .split(',')
-                      .map((t) => t.trim())
-                      .filter(Boolean),
-                  },
-                }))
-              }
-            />
-            <small id={`${ids.targets}-hint`} className="hint">
-              {HINTS['student.targets']}
-            </small>
-          </div>
-          <div className="field">
-            <label htmlFor={ids.distance}>Distance</label>
-            <select
-              id={ids.distance}
-              value={config.distance}
-              aria-describedby={`${ids.distance}-hint`}
-              onChange={(e) => setConfig((c) => ({ ...c, distance: e.target.value as RapmConfig['distance'] }))}
-            >
-              <option value="mse">mse</option>
-              <option value="pseudo-huber">pseudo-huber</option>
-            </select>
-            <small id={`${ids.distance}-hint`} className="hint">
-              {HINTS.distance}
-            </small>
-          </div>
-          {NUMERIC_FIELDS.map((f) => (
+      <Presets disabled={locked} />
+      <details
+        open={open}
+        onToggle={(e) => {
+          setOpen(e.currentTarget.open);
+          rememberOpen(e.currentTarget.open);
+        }}
+      >
+        <summary>Advanced settings</summary>
+        <fieldset disabled={locked}>
+          <legend>RAPM configuration</legend>
+          <div className="form-grid">
+            <div className="field">
+              <label htmlFor={ids.mode}>Student</label>
+              <select
+                id={ids.mode}
+                value={config.student.mode}
+                aria-describedby={`${ids.mode}-hint`}
+                onChange={(e) => setConfig((c) => withStudentMode(c, e.target.value as 'lora' | 'full'))}
+              >
+                <option value="lora">LoRA adapters</option>
+                <option value="full">full fine-tune</option>
+              </select>
+              <small id={`${ids.mode}-hint`} className="hint">
+                {HINTS['student.mode']}
+              </small>
+            </div>
             <NumberField
-              key={f.key}
-              label={f.label}
-              value={config[f.key]}
-              min={f.min}
-              max={f.max}
-              integer={f.integer}
-              hint={HINTS[f.key]}
-              disabled={locked}
-              onChange={(v) => setConfig((c) => ({ ...c, [f.key]: v }))}
-            />
-          ))}
-          <Betas which="studentBetas" disabled={locked} />
-          <Betas which="discBetas" disabled={locked} />
-        </div>
-      </fieldset>
-      <fieldset disabled={locked}>
-        <legend>Run</legend>
-        <div className="form-grid">
-          {RUN_FIELDS.map((f) => (
-            <NumberField
-              key={f.key}
-              label={f.label}
-              value={settings[f.key]}
+              label="LoRA rank"
+              value={config.student.rank}
               min={1}
               integer
-              hint={HINTS[f.key]}
-              disabled={locked}
-              onChange={(v) => useStudio.setState((s) => ({ trainSettings: { ...s.trainSettings, [f.key]: v } }))}
+              hint={HINTS['student.rank']}
+              disabled={locked || config.student.mode !== 'lora'}
+              onChange={(rank) => setConfig((c) => ({ ...c, student: { ...c.student, rank } }))}
             />
-          ))}
-        </div>
-      </fieldset>
-      <div className="controls">
-        <button type="button" onClick={() => void startTraining()} disabled={locked || !teacher || !usable}>
-          Start training
-        </button>
-        <button type="button" onClick={() => void pauseTraining()} disabled={state !== 'running'}>
-          Pause
-        </button>
-        <button type="button" onClick={() => void continueTraining()} disabled={state !== 'paused'}>
-          Continue
-        </button>
-        <button type="button" onClick={() => void stopTraining()} disabled={state !== 'running' && state !== 'paused'}>
-          Stop
-        </button>
-      </div>
-      {!teacher || !usable ? (
-        <p className="hint">Training needs a teacher and at least one stored shard made by it.</p>
-      ) : null}
-      {run && (
-        <>
-          <ProgressBar label="Training" done={run.iteration} total={run.iterations} text={progressText} />
-          <p className="hint" data-testid="run-state">
-            Run {run.id} · <span data-testid="training-state">{state}</span> · status {run.status} · last checkpoint at
-            iteration <span data-testid="checkpoint-iteration">{run.checkpointIteration}</span>
-          </p>
-        </>
-      )}
+            <NumberField
+              label="LoRA alpha"
+              value={config.student.alpha}
+              min={0}
+              hint={HINTS['student.alpha']}
+              disabled={locked || config.student.mode !== 'lora'}
+              onChange={(alpha) => setConfig((c) => ({ ...c, student: { ...c.student, alpha } }))}
+            />
+            <div className="field wide">
+              <label htmlFor={ids.targets}>LoRA targets</label>
+              <input
+                id={ids.targets}
+                type="text"
+                value={config.student.targets.join(', ')}
+                disabled={locked || config.student.mode !== 'lora'}
+                aria-describedby={`${ids.targets}-hint`}
+                onChange={(e) =>
+                  setConfig((c) => ({
+                    ...c,
+                    student: {
+                      ...c.student,
+                      targets: e.target.value
+                        .split(',')
+                        .map((t) => t.trim())
+                        .filter(Boolean),
+                    },
+                  }))
+                }
+              />
+              <small id={`${ids.targets}-hint`} className="hint">
+                {HINTS['student.targets']}
+              </small>
+            </div>
+            <div className="field">
+              <label htmlFor={ids.distance}>Distance</label>
+              <select
+                id={ids.distance}
+                value={config.distance}
+                aria-describedby={`${ids.distance}-hint`}
+                onChange={(e) => setConfig((c) => ({ ...c, distance: e.target.value as RapmConfig['distance'] }))}
+              >
+                <option value="mse">mse</option>
+                <option value="pseudo-huber">pseudo-huber</option>
+              </select>
+              <small id={`${ids.distance}-hint`} className="hint">
+                {HINTS.distance}
+              </small>
+            </div>
+            {NUMERIC_FIELDS.map((f) => (
+              <NumberField
+                key={f.key}
+                label={f.label}
+                value={config[f.key]}
+                min={f.min}
+                max={f.max}
+                integer={f.integer}
+                hint={HINTS[f.key]}
+                disabled={locked}
+                onChange={(v) => setConfig((c) => ({ ...c, [f.key]: v }))}
+              />
+            ))}
+            <Betas which="studentBetas" disabled={locked} />
+            <Betas which="discBetas" disabled={locked} />
+          </div>
+        </fieldset>
+        <fieldset disabled={locked}>
+          <legend>Run</legend>
+          <div className="form-grid">
+            {RUN_FIELDS.map((f) => (
+              <NumberField
+                key={f.key}
+                label={f.label}
+                value={settings[f.key]}
+                min={1}
+                integer
+                hint={HINTS[f.key]}
+                disabled={locked}
+                onChange={(v) => useStudio.setState((s) => ({ trainSettings: { ...s.trainSettings, [f.key]: v } }))}
+              />
+            ))}
+          </div>
+        </fieldset>
+      </details>
       {error && (
         <p role="alert" className="error">
           {error}

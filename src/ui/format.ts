@@ -26,3 +26,8 @@ export function formatDuration(seconds: number): string {
   if (m > 0) return `${m} min ${pad(s % 60)} s`;
   return `${s} s`;
 }
+
+/** A run's name on the page and in file names: the first 8 characters of its UUID (as git shortens hashes). */
+export function shortRunName(id: string): string {
+  return id.slice(0, 8);
+}

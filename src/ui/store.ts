@@ -5,7 +5,7 @@
  * counts its rows so React knows when to redraw.
  */
 import { create } from 'zustand';
-import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
+import type { RapmConfig } from '../core/rapm/config';
 import type {
   BackendReport,
   GridImage,
@@ -15,8 +15,10 @@ import type {
   ShardRejection,
   StudioEvents,
   TeacherInfo,
+  TrainingPhase,
   TrainingState,
 } from '../worker/protocol';
+import { START_PRESET } from './presets';
 
 export type Phase = 'starting' | 'ready' | 'failed';
 export type ProgressTask = StudioEvents['progress']['task'];
@@ -73,6 +75,10 @@ export interface StudioState {
   trainSettings: TrainSettings;
   run: RunInfo | null;
   trainingState: TrainingState;
+  /** What the loop is busy with besides iterating (warm-up, a pending pause), with its start time. */
+  trainingPhase: TrainingPhase | null;
+  /** A Pause or Stop clicked and not yet answered: the button says so at once. */
+  controlPending: 'pause' | 'continue' | 'stop' | null;
   itPerSec: number;
   trainError: string | null;
   /** Interrupted or stopped runs found on load, offered for resuming. */
@@ -99,7 +105,7 @@ export interface StudioState {
   exportError: string | null;
 }
 
-export const DEFAULT_TRAIN_SETTINGS: TrainSettings = { iterations: 2000, sampleEvery: 100, checkpointEvery: 100 };
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = { ...START_PRESET.run };
 
 export const useStudio = create<StudioState>()(() => ({
   phase: 'starting',
@@ -115,10 +121,12 @@ export const useStudio = create<StudioState>()(() => ({
   shardsBusy: false,
   shardsError: null,
   storage: null,
-  config: structuredClone(DEFAULT_RAPM),
+  config: structuredClone(START_PRESET.config),
   trainSettings: DEFAULT_TRAIN_SETTINGS,
   run: null,
   trainingState: 'idle',
+  trainingPhase: null,
+  controlPending: null,
   itPerSec: 0,
   trainError: null,
   resumable: [],

@@ -126,6 +126,23 @@ async function loadHistory(runId: string): Promise<void> {
   useStudio.setState({ metricRows: metricSeries.length, validation });
 }
 
+/**
+ * Shows a run: its record, and its settings in the form (a resumed run's, not the defaults'), so
+ * the form always describes the run on screen.
+ */
+function showRun(run: RunInfo): void {
+  useStudio.setState((s) => ({
+    run,
+    config: run.config,
+    trainSettings: {
+      ...s.trainSettings,
+      iterations: run.iterations,
+      sampleEvery: run.sampleEvery,
+      checkpointEvery: run.checkpointEvery,
+    },
+  }));
+}
+
 export async function startTraining(): Promise<void> {
   const { config, trainSettings } = useStudio.getState();
   useStudio.setState({
@@ -137,19 +154,18 @@ export async function startTraining(): Promise<void> {
   metricSeries.clear();
   useStudio.setState({ metricRows: 0 });
   try {
-    const run = await worker().call('startTraining', { config, ...trainSettings });
-    useStudio.setState({ run });
+    showRun(await worker().call('startTraining', { config, ...trainSettings }));
   } catch (err) {
     useStudio.setState({ trainError: errorText(err) });
   }
 }
 
 export async function resumeRun(run: RunInfo): Promise<void> {
-  useStudio.setState({ trainError: null, resumable: [], config: run.config });
+  useStudio.setState({ trainError: null, resumable: [] });
+  showRun(run);
   try {
     await loadHistory(run.id);
-    const resumed = await worker().call('resumeRun', { runId: run.id });
-    useStudio.setState({ run: resumed });
+    showRun(await worker().call('resumeRun', { runId: run.id }));
   } catch (err) {
     useStudio.setState({ trainError: errorText(err) });
   }
@@ -159,11 +175,17 @@ export function dismissResume(): void {
   useStudio.setState({ resumable: [] });
 }
 
+const PENDING = { pauseTraining: 'pause', continueTraining: 'continue', stopTraining: 'stop' } as const;
+
+/** The button shows the request at once; the worker answers once the loop has honoured it. */
 async function control(method: 'pauseTraining' | 'continueTraining' | 'stopTraining'): Promise<void> {
+  useStudio.setState({ controlPending: PENDING[method] });
   try {
     useStudio.setState({ run: await worker().call(method, {}), trainError: null });
   } catch (err) {
     useStudio.setState({ trainError: errorText(err) });
+  } finally {
+    useStudio.setState({ controlPending: null });
   }
 }
 
@@ -272,7 +294,10 @@ function subscribe(c: StudioClient): void {
     if (useStudio.getState().run?.id !== runId) return;
     useStudio.setState((s) => ({ validation: { ...s.validation, references } }));
   });
-  c.on('training', ({ run, state, itPerSec }) => useStudio.setState({ run, trainingState: state, itPerSec }));
+  c.on('training', ({ run, state, itPerSec, phase }) => {
+    if (useStudio.getState().run?.id !== run.id) showRun(run);
+    useStudio.setState({ run, trainingState: state, itPerSec, trainingPhase: phase });
+  });
   c.onCrash((message) =>
     addFault({
       kind: 'worker',

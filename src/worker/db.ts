@@ -31,8 +31,6 @@ export interface StoredShard extends Omit<ShardInfo, 'teacherMatch'> {
 /** RunInfo plus what resuming needs. */
 export interface RunRecord extends RunInfo {
   teacher: TeacherIdentity;
-  sampleEvery: number;
-  checkpointEvery: number;
 }
 
 export interface MetricsChunk {

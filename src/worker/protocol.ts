@@ -121,6 +121,9 @@ export interface RunInfo {
   config: RapmConfig;
   /** Target iteration count of the run. */
   iterations: number;
+  /** Sample-grid refresh and checkpoint intervals the run was started with. */
+  sampleEvery: number;
+  checkpointEvery: number;
   /** Iterations done so far (live). */
   iteration: number;
   /** Iteration of the last stored checkpoint: what a reload resumes from. */
@@ -131,6 +134,16 @@ export interface RunInfo {
 }
 
 export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping';
+
+/**
+ * What the loop is doing when that is not simply the next iteration (the first grids, the first
+ * iteration's GPU program compilation, a pending pause): `since` is a Date.now() timestamp so the
+ * page can show the elapsed time.
+ */
+export interface TrainingPhase {
+  label: string;
+  since: number;
+}
 
 type NoArgs = Record<string, never>;
 
@@ -222,7 +235,7 @@ export interface StudioEvents {
   /** Batched: at most about 10 posts a second. */
   metrics: { runId: string; events: RapmMetrics[] };
   samples: { runId: string; iteration: number; student: GridImage; teacher: GridImage };
-  training: { run: RunInfo; state: TrainingState; itPerSec: number };
+  training: { run: RunInfo; state: TrainingState; itPerSec: number; phase: TrainingPhase | null };
   /** A validation of the run's EMA student finished; `best` is the best checkpoint after it. */
   validation: { runId: string; point: ValidationPoint; best: BestCheckpoint | null };
   /** The teacher's lines for the run's held-out set, measured once per run. */

@@ -17,7 +17,7 @@ import { putCheckpoint, putRun, type RunRecord } from './db';
 import type { Emit } from './events';
 import { gridImage } from './images';
 import { MetricsBatcher, RateMeter } from './metrics-batcher';
-import type { GridImage, RunInfo, TrainingState } from './protocol';
+import type { GridImage, RunInfo, TrainingPhase, TrainingState } from './protocol';
 import { QuotaError, StorageError, TrainingStateError } from './studio-errors';
 import type { LoadedTeacher } from './teacher';
 import { samplePicks, type SamplePicks } from './trajectory-set';
@@ -44,13 +44,15 @@ export class TrainingDivergedError extends Error {
 }
 
 export function runInfo(r: RunRecord): RunInfo {
-  const { id, createdAt, config, iterations, iteration, checkpointIteration, status } = r;
+  const { id, createdAt, config, iterations, sampleEvery, checkpointEvery, iteration, checkpointIteration, status } = r;
   // Runs stored before validation existed have no such field.
   return {
     id,
     createdAt,
     config,
     iterations,
+    sampleEvery,
+    checkpointEvery,
     iteration,
     checkpointIteration,
     status,
@@ -62,6 +64,8 @@ const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export class TrainingSession {
   state: TrainingState = 'running';
+  /** Shown beside the progress while the loop does something other than iterate. */
+  private phase: TrainingPhase | null = null;
   /** Metrics not yet stored (since the last checkpoint). */
   private unsaved: RapmMetrics[] = [];
   private pauseRequested = false;
@@ -153,6 +157,8 @@ export class TrainingSession {
   async pause(): Promise<RunInfo> {
     if (this.state === 'running') {
       this.pauseRequested = true;
+      // Acknowledged at once: the iteration in flight (a minute on a software GPU) ends first.
+      this.setPhase(`pausing after iteration ${this.run.iteration + 1}`);
       await new Promise<void>((resolve) => this.parkedWaiters.push(resolve));
     }
     return this.info();
@@ -169,7 +175,7 @@ export class TrainingSession {
     this.stopRequested = true;
     this.pauseRequested = false;
     if (this.state !== 'idle') this.state = 'stopping';
-    this.emitState();
+    this.setPhase(this.state === 'stopping' ? `stopping after iteration ${this.run.iteration + 1}` : null);
     this.wake?.();
     await this.done;
     return this.info();
@@ -187,21 +193,33 @@ export class TrainingSession {
   }
 
   private emitState(): void {
-    this.emit('training', { run: this.info(), state: this.state, itPerSec: this.rate.perSecond() });
+    this.emit('training', { run: this.info(), state: this.state, itPerSec: this.rate.perSecond(), phase: this.phase });
+  }
+
+  private setPhase(label: string | null): void {
+    this.phase = label === null ? null : { label, since: Date.now() };
+    this.emitState();
   }
 
   private async loop(): Promise<void> {
     const { run, trainer, source } = this;
     const cfg = trainer.cfg;
     try {
-      this.emitState();
-      if (run.sampleEvery > 0) await this.renderSamples();
+      if (run.sampleEvery > 0) {
+        this.setPhase('drawing the first grids');
+        await this.renderSamples();
+      }
+      // The first iteration of a session compiles the training programs: minutes on a software GPU.
+      let first = true;
       while (trainer.iteration < run.iterations && !this.stopRequested) {
         if (this.pauseRequested) {
           await this.park();
           continue;
         }
+        if (first) this.setPhase('compiling GPU programs (the first iteration)');
         const m = await trainer.stepAsync(source.batch(trainer.iteration, cfg.batchSize, cfg.seed));
+        if (first && !this.pauseRequested && !this.stopRequested) this.setPhase(null);
+        first = false;
         if (!Number.isFinite(m.studentLoss)) throw new TrainingDivergedError(m.iteration, m.studentLoss);
         run.iteration = m.iteration;
         this.unsaved.push(m);
@@ -234,6 +252,7 @@ export class TrainingSession {
       }
     } finally {
       this.state = 'idle';
+      this.phase = null;
       for (const w of this.parkedWaiters.splice(0)) w();
       this.emitState();
     }
@@ -243,8 +262,12 @@ export class TrainingSession {
   private async park(): Promise<void> {
     this.batcher.flush();
     if (this.storageFaulted) this.storageFaulted = false;
-    else await this.checkpointOrPause('paused');
+    else {
+      this.setPhase('saving a checkpoint');
+      await this.checkpointOrPause('paused');
+    }
     this.state = 'paused';
+    this.phase = null;
     this.rate.reset();
     this.emitState();
     for (const w of this.parkedWaiters.splice(0)) w();

@@ -1,0 +1,44 @@
+/**
+ * The Train panel's presets, in the real page: choosing one fills the fields under the Advanced
+ * fold, editing a field turns the choice into "custom", and the fold remembers that it is open.
+ */
+import { expect, test } from '@playwright/test';
+import { openAdvanced } from './train-form';
+
+test('presets fill the fields; an edit shows custom; the Advanced fold stays open across a reload', async ({
+  page,
+}) => {
+  await page.goto('/');
+  const presets = page.getByRole('group', { name: 'Preset' });
+  const state = page.getByTestId('preset-state');
+  const train = page.getByRole('region', { name: 'Train' });
+  // A fresh page starts from the short preset.
+  await expect(presets.getByRole('radio', { name: 'Quick look' })).toBeChecked();
+  await expect(page.getByLabel('LoRA rank')).toBeHidden();
+  await openAdvanced(page);
+
+  await presets.getByRole('radio', { name: 'Paper' }).check();
+  await expect(state).toHaveText('Settings: Paper.');
+  await expect(page.getByLabel('Student', { exact: true })).toHaveValue('lora');
+  await expect(page.getByLabel('LoRA rank')).toHaveValue('1');
+  await expect(page.getByLabel('Batch size')).toHaveValue('1');
+  await expect(page.getByLabel('λ rel (adversarial)')).toHaveValue('1');
+  await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('2000');
+
+  await presets.getByRole('radio', { name: 'Best measured on this teacher' }).check();
+  await expect(page.getByLabel('Student', { exact: true })).toHaveValue('full');
+  await expect(page.getByLabel('λ rel (adversarial)')).toHaveValue('0');
+  await expect(page.getByLabel('λ abs (adversarial)')).toHaveValue('1');
+  await expect(page.getByLabel('μ rel (regression)')).toHaveValue('1');
+  await expect(page.getByLabel('Student learning rate')).toHaveValue('0.00005');
+  await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('350');
+
+  await train.getByLabel('Seed').fill('7');
+  await expect(state).toHaveText(/custom/);
+  for (const radio of await presets.getByRole('radio').all()) await expect(radio).not.toBeChecked();
+  await train.getByLabel('Seed').fill('0');
+  await expect(presets.getByRole('radio', { name: 'Best measured on this teacher' })).toBeChecked();
+
+  await page.reload();
+  await expect(page.getByLabel('LoRA rank')).toBeVisible();
+});

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RAPM } from '../core/rapm/config';
+import { matchingPreset, PRESETS, START_PRESET } from './presets';
+
+describe('presets', () => {
+  it('each preset is recognised from its own values, and only those', () => {
+    for (const p of PRESETS) expect(matchingPreset(structuredClone(p.config), { ...p.run })?.id).toBe(p.id);
+    expect(new Set(PRESETS.map((p) => p.id)).size).toBe(PRESETS.length);
+  });
+
+  it('editing any field makes the form custom', () => {
+    const p = PRESETS.find((x) => x.id === 'paper');
+    if (!p) throw new Error('no paper preset');
+    expect(matchingPreset({ ...p.config, seed: 1 }, p.run)).toBeNull();
+    expect(matchingPreset({ ...p.config, studentBetas: [0, 0.999] }, p.run)).toBeNull();
+    expect(matchingPreset({ ...p.config, student: { ...p.config.student, rank: 2 } }, p.run)).toBeNull();
+    expect(matchingPreset(p.config, { ...p.run, iterations: p.run.iterations + 1 })).toBeNull();
+  });
+
+  it('holds the settings the issue names', () => {
+    const byId = Object.fromEntries(PRESETS.map((p) => [p.id, p]));
+    expect(byId.paper.config.student).toMatchObject({ mode: 'lora', rank: 1 });
+    expect(byId.paper.config.batchSize).toBe(1);
+    expect(byId.best.config).toMatchObject({ lambdaRel: 0, lambdaAbs: 1, muRel: 1, muAbs: 1 });
+    expect(byId.quick.run.iterations).toBeLessThan(1000);
+    expect(START_PRESET.config).toEqual(DEFAULT_RAPM);
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * The Train panel's presets: every value of each lives here and nowhere else. Choosing one fills
+ * the form; `matchingPreset` says which preset the form still equals, so an edited field turns
+ * the choice into "custom" without the page having to remember that it was edited.
+ */
+import { DEFAULT_RAPM, DEFAULT_STUDENT_LR, type RapmConfig } from '../core/rapm/config';
+
+/** The run-length fields a preset sets (the Run fieldset). */
+export interface PresetRun {
+  iterations: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+}
+
+export interface Preset {
+  id: 'paper' | 'best' | 'quick';
+  label: string;
+  /** One line under the choice: what it is and where its numbers come from. */
+  description: string;
+  config: RapmConfig;
+  run: PresetRun;
+}
+
+export const PRESETS: readonly Preset[] = [
+  {
+    id: 'paper',
+    label: 'Paper',
+    description:
+      'As in the paper: LoRA rank 1, both discriminators and both regressions at weight 1 (the reference run), batch 1.',
+    config: {
+      ...DEFAULT_RAPM,
+      student: { ...DEFAULT_RAPM.student, mode: 'lora', rank: 1, alpha: 1 },
+      studentLr: DEFAULT_STUDENT_LR.lora,
+      lambdaRel: 1,
+      lambdaAbs: 1,
+      muRel: 1,
+      muAbs: 1,
+      batchSize: 1,
+    },
+    run: { iterations: 2000, sampleEvery: 100, checkpointEvery: 100 },
+  },
+  {
+    id: 'best',
+    label: 'Best measured on this teacher',
+    description:
+      'docs/results.md, "D_abs + both regressions": the absolute discriminator only (λ rel 0), both regressions, ' +
+      'full fine-tuning at lr 5e-5, 350 iterations: FID 22.8 / 95.8% over 3 seeds, 2.64 to the teacher.',
+    config: {
+      ...DEFAULT_RAPM,
+      student: { ...DEFAULT_RAPM.student, mode: 'full' },
+      studentLr: DEFAULT_STUDENT_LR.full,
+      lambdaRel: 0,
+      lambdaAbs: 1,
+      muRel: 1,
+      muAbs: 1,
+      batchSize: 1,
+    },
+    run: { iterations: 350, sampleEvery: 50, checkpointEvery: 50 },
+  },
+  {
+    id: 'quick',
+    label: 'Quick look',
+    description:
+      'The default settings (LoRA rank 8) for 300 iterations, grids every 25: on the built-in teacher about ' +
+      'FID 23.6 / 92% (docs/results.md), enough to see the student take shape.',
+    config: DEFAULT_RAPM,
+    run: { iterations: 300, sampleEvery: 25, checkpointEvery: 50 },
+  },
+];
+
+/** What a fresh page's form holds: a short run at the defaults. */
+export const START_PRESET: Preset = PRESETS.find((p) => p.id === 'quick') ?? PRESETS[0];
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    const ra = a as Record<string, unknown>;
+    const rb = b as Record<string, unknown>;
+    return ka.length === kb.length && ka.every((k) => k in rb && sameValue(ra[k], rb[k]));
+  }
+  return a === b;
+}
+
+/** The preset the form equals in every field it sets, or null ("custom"). */
+export function matchingPreset(config: RapmConfig, run: PresetRun): Preset | null {
+  return (
+    PRESETS.find(
+      (p) =>
+        sameValue(p.config, config) &&
+        p.run.iterations === run.iterations &&
+        p.run.sampleEvery === run.sampleEvery &&
+        p.run.checkpointEvery === run.checkpointEvery,
+    ) ?? null
+  );
+}
