@@ -5,12 +5,14 @@
  * launch settings). The studio is served by Vite's dev server so that the page can import the
  * very modules the app runs (`/src/ui/metric-series.ts`, `/src/ui/store.ts`): the benchmark feeds
  * metric rows exactly as the worker's `metrics` handler does (append to the series, bump the
- * store's row count) and the real CurvesPanel redraws. For each history size it loads that many
+ * store's row count) and the real CurvesPanel redraws its small multiples (each chart decimates
+ * and paces its own redraws; the plain-language status is recomputed per batch, inside "update").
+ * For each history size it loads that many
  * rows at once (a reload of a long run), then streams `--updates` batches of `--per-update` rows
  * at 10 batches/s (the worker's batching rate), in the smoothed and the raw view, and reports
  *   - first draw: from loading the history to the end of the frame that drew it;
  *   - update: appending a batch and React's render of it, median;
- *   - redraws: frames that redrew the chart (told apart by the plot's data-drawn-rows), and their
+ *   - redraws: frames that redrew any chart (told apart by the plots' data-drawn-rows), and their
  *     main-thread time from the frame's start to the end of its rendering, median and p95;
  *   - frames dropped while streaming: rAF gaps beyond one idle frame interval, counted in intervals.
  *     On SwiftShader this is mostly the GPU process rasterising the canvas, outside the page's thread.
@@ -28,6 +30,8 @@ const { values: flags } = parseArgs({
     'per-update': { type: 'string', default: '10' },
     width: { type: 'string', default: '1366' },
     json: { type: 'string' },
+    /** Saves the Curves panel after the last history size's stream (a look at the charts). */
+    screenshot: { type: 'string' },
   },
 });
 const sizes = flags.sizes.split(',').map(Number);
@@ -36,6 +40,7 @@ const perUpdate = Number(flags['per-update']);
 
 interface Result {
   size: number;
+  charts: number;
   view: 'smoothed' | 'raw';
   loadMs: number;
   updateMedianMs: number;
@@ -71,7 +76,7 @@ try {
   await page.waitForTimeout(3000);
   await page.goto(url);
   await settled();
-  await page.locator('.plot canvas').first().waitFor();
+  await page.locator('.plot[data-rows] canvas').first().waitFor();
 
   for (const size of sizes) {
     for (const view of ['smoothed', 'raw'] as const) {
@@ -134,9 +139,11 @@ try {
               channel.port1.onmessage = () => resolve();
               channel.port2.postMessage(0);
             });
-          const plotEl = document.querySelector<HTMLElement>('.plot');
-          if (!plotEl) throw new Error('no .plot element on the page');
-          const drawnRows = () => plotEl.dataset.drawnRows;
+          // The live charts (validation charts hold a handful of points and are not fed here).
+          const plots = [...document.querySelectorAll<HTMLElement>('.plot[data-rows]')];
+          if (plots.length === 0) throw new Error('no live chart (.plot[data-rows]) on the page');
+          const drawnRows = () => plots.map((p) => p.dataset.drawnRows).join(',');
+          const allDrawn = (n: number) => plots.every((p) => p.dataset.drawnRows === String(n));
 
           metricSeries.clear();
           useStudio.setState({ metricRows: 0 });
@@ -145,7 +152,7 @@ try {
           const history = rows(0, size);
           const loadStart = performance.now();
           await update(history);
-          while (drawnRows() !== String(size)) await nextFrame();
+          while (!allDrawn(size)) await nextFrame();
           await afterFrame();
           const loadMs = performance.now() - loadStart;
           await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -195,6 +202,7 @@ try {
           };
           const dropped = gaps.reduce((n, g) => n + Math.max(0, Math.round(g / frameMs) - 1), 0);
           return {
+            charts: plots.length,
             loadMs,
             updateMedianMs: quantile(times, 0.5),
             updateP95Ms: quantile(times, 0.95),
@@ -212,12 +220,13 @@ try {
       results.push({ size, view, ...r });
       const f = (x: number) => x.toFixed(1);
       console.log(
-        `${size} rows, ${view}: first draw ${f(r.loadMs)} ms; update median ${f(r.updateMedianMs)} ms; ` +
+        `${size} rows, ${view}, ${r.charts} charts: first draw ${f(r.loadMs)} ms; update median ${f(r.updateMedianMs)} ms; ` +
           `${r.redraws} redraws, median ${f(r.redrawMedianMs)} ms, p95 ${f(r.redrawP95Ms)} ms; ` +
           `${r.dropped} of ${r.frames + r.dropped} frames dropped in ${f(r.streamMs / 1000)} s`,
       );
     }
   }
+  if (flags.screenshot) await page.getByRole('region', { name: 'Curves' }).screenshot({ path: flags.screenshot });
 } finally {
   await browser.close();
   await server.close();

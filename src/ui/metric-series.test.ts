@@ -54,6 +54,18 @@ describe('MetricSeries', () => {
   });
 });
 
+describe('MetricSeries.columnsOf', () => {
+  it('hands out the named curves only, in the order asked', () => {
+    const s = new MetricSeries();
+    s.append([event(1, 5), event(2, 7)]);
+    const [x, hinge, loss] = s.columnsOf(['discLossAbs', 'studentLoss'], false);
+    expect([...x]).toEqual([1, 2]);
+    expect([...hinge]).toEqual([0.2, 0.2]);
+    expect([...loss]).toEqual([5, 7]);
+    expect(() => s.columnsOf(['nope'], false)).toThrow(/no curve named nope/);
+  });
+});
+
 describe('metricsCsv', () => {
   it('writes a header from flattenMetrics and one row per iteration', () => {
     const lines = metricsCsv([event(0, 1), event(1, 2)])

@@ -8,8 +8,6 @@ import type { RapmMetrics } from '../core/rapm/metrics';
 export interface CurveDef {
   key: string;
   label: string;
-  /** 'loss' curves share the left axis, 'accuracy' curves (0..1) the right one. */
-  axis: 'loss' | 'accuracy';
   value: (m: RapmMetrics) => number;
 }
 
@@ -17,18 +15,24 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Every loss term (per-slot terms summed over slots) and the discriminators' accuracies. */
 export const CURVES: CurveDef[] = [
-  { key: 'studentLoss', label: 'student loss', axis: 'loss', value: (m) => m.studentLoss },
-  { key: 'discLossRel', label: 'D_rel hinge', axis: 'loss', value: (m) => m.discLossRel },
-  { key: 'discLossAbs', label: 'D_abs hinge', axis: 'loss', value: (m) => m.discLossAbs },
-  { key: 'regRel', label: 'reg rel (Σ slots)', axis: 'loss', value: (m) => sum(m.perSlot.regRel) },
-  { key: 'regAbs', label: 'reg abs (Σ slots)', axis: 'loss', value: (m) => sum(m.perSlot.regAbs) },
-  { key: 'advRel', label: 'adv rel (Σ slots)', axis: 'loss', value: (m) => sum(m.perSlot.advRel) },
-  { key: 'advAbs', label: 'adv abs (Σ slots)', axis: 'loss', value: (m) => sum(m.perSlot.advAbs) },
-  { key: 'accRelReal', label: 'acc D_rel real', axis: 'accuracy', value: (m) => m.accuracy.relReal },
-  { key: 'accRelFake', label: 'acc D_rel fake', axis: 'accuracy', value: (m) => m.accuracy.relFake },
-  { key: 'accAbsReal', label: 'acc D_abs real', axis: 'accuracy', value: (m) => m.accuracy.absReal },
-  { key: 'accAbsFake', label: 'acc D_abs fake', axis: 'accuracy', value: (m) => m.accuracy.absFake },
+  { key: 'studentLoss', label: 'student loss', value: (m) => m.studentLoss },
+  { key: 'discLossRel', label: 'D_rel hinge', value: (m) => m.discLossRel },
+  { key: 'discLossAbs', label: 'D_abs hinge', value: (m) => m.discLossAbs },
+  { key: 'regRel', label: 'reg rel (Σ slots)', value: (m) => sum(m.perSlot.regRel) },
+  { key: 'regAbs', label: 'reg abs (Σ slots)', value: (m) => sum(m.perSlot.regAbs) },
+  { key: 'advRel', label: 'adv rel (Σ slots)', value: (m) => sum(m.perSlot.advRel) },
+  { key: 'advAbs', label: 'adv abs (Σ slots)', value: (m) => sum(m.perSlot.advAbs) },
+  { key: 'accRelReal', label: 'acc D_rel real', value: (m) => m.accuracy.relReal },
+  { key: 'accRelFake', label: 'acc D_rel fake', value: (m) => m.accuracy.relFake },
+  { key: 'accAbsReal', label: 'acc D_abs real', value: (m) => m.accuracy.absReal },
+  { key: 'accAbsFake', label: 'acc D_abs fake', value: (m) => m.accuracy.absFake },
 ];
+
+function curveIndex(key: string): number {
+  const i = CURVES.findIndex((c) => c.key === key);
+  if (i < 0) throw new Error(`no curve named ${key}`);
+  return i;
+}
 
 /** Weight of the newest point in the smoothed curves. */
 export const EMA_ALPHA = 0.05;
@@ -70,6 +74,12 @@ export class MetricSeries {
   columns(smoothed: boolean): Float64Array[] {
     const ys = smoothed ? this.smooth : this.raw;
     return [this.x.subarray(0, this.rows), ...ys.map((y) => y.subarray(0, this.rows))];
+  }
+
+  /** Views over the filled rows of the named curves only: [x, ...those columns], in the order asked. */
+  columnsOf(keys: readonly string[], smoothed: boolean): Float64Array[] {
+    const ys = smoothed ? this.smooth : this.raw;
+    return [this.x.subarray(0, this.rows), ...keys.map((k) => ys[curveIndex(k)].subarray(0, this.rows))];
   }
 
   private grow(needed: number): void {
