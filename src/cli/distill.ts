@@ -2,22 +2,24 @@
  * npm run distill -- --teacher public/teacher.safetensors --shards public/shards --iterations 1200 --out runs/rapm
  *
  * Trains a RAPM student from trajectory shards on the wasm backend: progress bar, metrics
- * (metrics.jsonl, one RapmMetrics event per line), checkpoints (--resume continues the same
- * run), and at the end the LoRA-only and merged exports and a PNG grid of student 4-step
- * samples beside the teacher's end points for the same seeds.
+ * (metrics.jsonl, one RapmMetrics event per line), checkpoints by count and by time (--resume
+ * continues the same run, after checking its teacher and the shards' grid), and at the end the
+ * LoRA-only and merged exports and a PNG grid of student samples (on the grid it was trained on)
+ * beside the teacher's end points for the same seeds. The run itself is the core's TrainingDriver,
+ * the same the studio drives.
  */
 import { appendFile, mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { loadModelBundle, shardTeacher } from '../core/io/bundle';
-import { readShard, type ShardTeacher } from '../core/io/shards';
-import { DEFAULT_RAPM, DEFAULT_STUDENT_LR, type RapmConfig } from '../core/rapm/config';
-import { loadRapmCheckpoint, saveRapmCheckpoint } from '../core/rapm/checkpoint';
-import { exportLora, exportMerged, sampleStudent } from '../core/rapm/student';
-import { mergeStudent } from '../core/rapm/lora';
-import { RapmTrainer } from '../core/rapm/trainer';
-import { TrajectorySource, type StoredTrajectories } from '../core/rapm/trajectory-source';
+import { readShard } from '../core/io/shards';
 import { FormatError } from '../core/io/errors';
+import { DEFAULT_CHECKPOINT_SCHEDULE, DEFAULT_RAPM, DEFAULT_STUDENT_LR, type RapmConfig } from '../core/rapm/config';
+import { samplePicks } from '../core/rapm/sample-picks';
+import { exportStudent, studentSamples } from '../core/rapm/student';
+import { disposeSnapshot } from '../core/rapm/student-snapshot';
+import type { TeacherModel } from '../core/rapm/teacher-model';
+import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-driver';
+import { ShardSetError, type NamedShard } from '../core/rapm/trajectory-set';
 import { num, parseCli, runCli, UsageError } from '../node/args';
 import { checkRapmConfig } from '../core/rapm/config-check';
 import { useBackend } from '../node/backend';
@@ -30,7 +32,16 @@ const args = parseCli('npm run distill -- [options]', {
   iterations: { type: 'string', default: '1200', help: 'training iterations' },
   out: { type: 'string', default: 'runs/rapm', help: 'output folder' },
   resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoint.safetensors' },
-  'checkpoint-every': { type: 'string', default: '100', help: 'iterations between checkpoints' },
+  'checkpoint-every': {
+    type: 'string',
+    default: String(DEFAULT_CHECKPOINT_SCHEDULE.everyIterations),
+    help: 'iterations between checkpoints (0 = by time only)',
+  },
+  'checkpoint-seconds': {
+    type: 'string',
+    default: String(DEFAULT_CHECKPOINT_SCHEDULE.everySeconds),
+    help: 'also checkpoint after this many seconds of training (0 = by count only)',
+  },
   'export-every': {
     type: 'string',
     default: '0',
@@ -101,38 +112,12 @@ async function shardFiles(path: string): Promise<string[]> {
     .map((f) => join(path, f));
 }
 
-/** Reads and validates every shard against the teacher, and concatenates them. */
-async function loadTrajectories(files: string[], teacher: ShardTeacher) {
-  const shards = [];
-  for (const f of files) shards.push(readShard(await readFile(f), teacher));
-  if (shards.length === 0) throw new UsageError('no shards found; run npm run trajectories first');
-  const first = shards[0];
-  const concat = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  };
-  const hasDelta = shards.every((s) => s.deltaPositions);
-  const data: StoredTrajectories = {
-    positions: concat(shards.map((s) => s.positions)),
-    deltaPositions: hasDelta ? concat(shards.map((s) => s.deltaPositions!)) : null,
-    labels: Int32Array.from(shards.flatMap((s) => Array.from(s.labels))),
-    count: shards.reduce((a, s) => a + s.summary.count, 0),
-    slots: first.summary.slots,
-    channels: first.meta.data.channels,
-    height: first.meta.data.height,
-    width: first.meta.data.width,
-  };
-  const geometry = {
-    coarseTimesteps: first.meta.coarseTimesteps,
-    deltaTimesteps: first.meta.deltaTimesteps,
-    guidance: first.meta.guidanceScale,
-  };
-  return new TrajectorySource(data, geometry);
+/** Reads every shard and validates it against the teacher; the driver joins them. */
+async function readShards(files: string[], teacher: TeacherModel): Promise<NamedShard[]> {
+  if (files.length === 0) throw new UsageError('no shards found; run npm run trajectories first');
+  const shards: NamedShard[] = [];
+  for (const f of files) shards.push({ name: f, shard: readShard(await readFile(f), teacher) });
+  return shards;
 }
 
 async function atomicWrite(path: string, bytes: Uint8Array | string): Promise<void> {
@@ -140,112 +125,96 @@ async function atomicWrite(path: string, bytes: Uint8Array | string): Promise<vo
   await rename(`${path}.tmp`, path);
 }
 
+/** Samples per class in samples.png. */
+const GRID_COLUMNS = 8;
+
 async function main(): Promise<void> {
   console.error(`backend: ${await useBackend(String(args.backend) as 'wasm' | 'webgpu')}`);
   const out = String(args.out);
   await mkdir(out, { recursive: true });
   const teacherBytes = await readFile(String(args.teacher));
-  const { config: model, params: teacher } = loadModelBundle(teacherBytes);
-  const checkedTeacher = await shardTeacher(teacherBytes);
-  const identity = checkedTeacher.identity;
-  const source = await loadTrajectories(await shardFiles(String(args.shards)), checkedTeacher);
+  const { config: model, params } = loadModelBundle(teacherBytes);
+  const teacher: TeacherModel = { ...(await shardTeacher(teacherBytes)), params };
+  const shards = await readShards(await shardFiles(String(args.shards)), teacher);
   const iterations = num(args.iterations, 'iterations');
   const ckptPath = join(out, 'checkpoint.safetensors');
   const metricsPath = join(out, 'metrics.jsonl');
+  const options = {
+    checkpoints: {
+      everyIterations: num(args['checkpoint-every'], 'checkpoint-every'),
+      everySeconds: num(args['checkpoint-seconds'], 'checkpoint-seconds'),
+    },
+  };
 
-  let trainer: RapmTrainer;
+  let driver: TrainingDriver;
   if (args.resume) {
-    trainer = loadRapmCheckpoint(await readFile(ckptPath), model, teacher);
-    console.error(`resumed from ${ckptPath} at iteration ${trainer.iteration}`);
+    driver = TrainingDriver.resume(teacher, shards, await readFile(ckptPath), configFromArgs(), options);
+    console.error(`resumed from ${ckptPath} at iteration ${driver.iteration}`);
   } else {
-    trainer = new RapmTrainer(model, teacher, source.geometry, configFromArgs());
+    driver = TrainingDriver.start(teacher, shards, configFromArgs(), options);
     await writeFile(metricsPath, '');
   }
-  const cfg = trainer.cfg;
+  const { source } = driver;
   await writeFile(
     join(out, 'config.json'),
-    JSON.stringify({ rapm: cfg, geometry: source.geometry, teacher: identity }, null, 2),
+    JSON.stringify({ rapm: driver.trainer.cfg, geometry: source.geometry, teacher: teacher.identity }, null, 2),
   );
 
-  const progress = new Progress(iterations, 'it', trainer.iteration);
-  const every = num(args['checkpoint-every'], 'checkpoint-every');
+  const progress = new Progress(iterations, 'it', driver.iteration);
   const exportEvery = num(args['export-every'], 'export-every');
   const deadline =
     num(args['time-limit'], 'time-limit') > 0 ? Date.now() + num(args['time-limit'], 'time-limit') * 60_000 : Infinity;
   let pending: string[] = [];
-  while (trainer.iteration < iterations && Date.now() < deadline) {
-    const m = trainer.step(source.batch(trainer.iteration, cfg.batchSize, cfg.seed));
+  while (driver.iteration < iterations && Date.now() < deadline) {
+    const m = await driver.step();
     pending.push(JSON.stringify(m));
     const adv = m.perSlot.advRel.reduce((a, b) => a + b, 0) + m.perSlot.advAbs.reduce((a, b) => a + b, 0);
     const reg = m.perSlot.regAbs.reduce((a, b) => a + b, 0);
     progress.update(m.iteration, { G: m.studentLoss, adv, regAbs: reg, Drel: m.discLossRel, Dabs: m.discLossAbs });
-    if (!Number.isFinite(m.studentLoss))
-      throw new Error(`student loss became ${m.studentLoss} at iteration ${m.iteration}`);
-    if (m.iteration % every === 0 || m.iteration === iterations || Date.now() >= deadline) {
+    if (driver.checkpointDue() || m.iteration === iterations || Date.now() >= deadline) {
       await appendFile(metricsPath, pending.map((l) => `${l}\n`).join(''));
       pending = [];
-      await atomicWrite(ckptPath, await saveRapmCheckpoint(trainer, model.name));
+      await atomicWrite(ckptPath, await driver.checkpoint());
     }
     if (exportEvery > 0 && m.iteration % exportEvery === 0 && m.iteration < iterations) {
-      const provenance = { teacher: identity, iterations: m.iteration, command: 'npm run distill (--export-every)' };
       const file = join(out, `student-merged-i${m.iteration}.safetensors`);
-      await atomicWrite(file, await exportMerged(model, teacher, cfg.student, trainer.samplingWeights(), provenance));
-    }
-  }
-  progress.done();
-  if (trainer.iteration < iterations) console.error(`time limit reached at iteration ${trainer.iteration}`);
-
-  const provenance = {
-    teacher: identity,
-    iterations: trainer.iteration,
-    command: `npm run distill -- ${process.argv.slice(2).join(' ')}`,
-  };
-  const weights = trainer.samplingWeights();
-  if (cfg.student.mode === 'lora') {
-    await atomicWrite(join(out, 'student-lora.safetensors'), await exportLora(model, cfg.student, weights, provenance));
-  }
-  await atomicWrite(
-    join(out, 'student-merged.safetensors'),
-    await exportMerged(model, teacher, cfg.student, weights, provenance),
-  );
-
-  // Student 4-step samples beside the teacher's stored end points z~_0, same initial noise.
-  const perClass = 8;
-  const classes = model.numClasses;
-  const picks: number[] = [];
-  for (let c = 0; c < classes; c++) {
-    for (let k = 0, found = 0; k < source.data.count && found < perClass; k++) {
-      if (source.data.labels[k] === c) {
-        picks.push(k);
-        found++;
+      const snapshot = driver.snapshot();
+      try {
+        await atomicWrite(
+          file,
+          await exportStudent(teacher, snapshot, 'merged', { command: 'npm run distill (--export-every)' }),
+        );
+      } finally {
+        disposeSnapshot(snapshot);
       }
     }
   }
-  const batch = source.gather(picks);
-  const { height: h, width: w, channels: ch } = model.data;
-  const n = source.data.slots;
-  const px = h * w * ch;
-  const noise = new Float32Array(picks.length * px);
-  const teacherEnd = new Float32Array(picks.length * px);
-  picks.forEach((_, i) => {
-    noise.set(batch.positions.subarray(i * (n + 1) * px, (i * (n + 1) + 1) * px), i * px);
-    teacherEnd.set(batch.positions.subarray((i * (n + 1) + n) * px, (i * (n + 1) + n + 1) * px), i * px);
-  });
-  const merged = mergeStudent(teacher, weights, cfg.student);
-  const samples = tf.tidy(() =>
-    sampleStudent(model, merged, tf.tensor4d(noise, [picks.length, h, w, ch]), tf.tensor1d(batch.labels, 'int32')),
-  );
+  progress.done();
+  if (driver.iteration < iterations) console.error(`time limit reached at iteration ${driver.iteration}`);
+
+  const snapshot = driver.snapshot();
+  const command = { command: `npm run distill -- ${process.argv.slice(2).join(' ')}` };
+  if (snapshot.student.mode === 'lora') {
+    await atomicWrite(join(out, 'student-lora.safetensors'), await exportStudent(teacher, snapshot, 'lora', command));
+  }
+  await atomicWrite(join(out, 'student-merged.safetensors'), await exportStudent(teacher, snapshot, 'merged', command));
+
+  // Student samples on its grid beside the teacher's stored end points z~_0, same initial noise.
+  const picks = samplePicks(source, model.numClasses, GRID_COLUMNS);
+  const samples = await studentSamples(teacher, snapshot, picks.noise, picks.labels);
+  const steps = snapshot.timesteps.length;
   await writeSampleGrid(
     join(out, 'samples.png'),
     model,
     [
-      { title: 'student, 4 steps', data: (await samples.data()) as Float32Array, count: picks.length },
-      { title: 'teacher end points', data: teacherEnd, count: picks.length },
+      { title: `student, ${steps} steps`, data: samples, count: picks.indices.length },
+      { title: 'teacher end points', data: picks.teacherEnd, count: picks.indices.length },
     ],
-    perClass,
+    picks.columns,
   );
-  tf.dispose([samples, ...Object.values(merged)]);
+  disposeSnapshot(snapshot);
+  driver.dispose();
   console.log(`wrote ${out}/{checkpoint,student-lora,student-merged}.safetensors, samples.png, metrics.jsonl`);
 }
 
-await runCli(main, [FormatError]);
+await runCli(main, [FormatError, ShardSetError, TrainingDivergedError]);

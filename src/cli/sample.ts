@@ -3,7 +3,9 @@
  *
  * DDIM samples of a model bundle as one PNG grid, one row per class. Sample j of class c uses
  * seed * 1e6 + c * perClass + j, so the same flags draw the same grid for any model: a teacher
- * and its student can be compared tile by tile.
+ * and its student can be compared tile by tile. A distilled student (a bundle that records
+ * `studentTimesteps`) samples by default on the grid it was trained on, at guidance 1; --steps
+ * or --spacing pick another grid.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -21,9 +23,15 @@ import { Progress } from '../node/progress';
 
 const args = parseCli('npm run sample -- --model FILE [options]', {
   model: { type: 'string', default: 'public/teacher.safetensors', help: 'model bundle (teacher or merged student)' },
-  steps: { type: 'string', default: '4', help: 'DDIM steps' },
-  guidance: { type: 'string', default: '3', help: 'classifier-free guidance scale (1 = none, as for a student)' },
-  spacing: { type: 'string', default: 'trailing', help: 'timestep spacing: trailing, leading or linspace' },
+  steps: { type: 'string', help: "DDIM steps (default: a student's own grid, else 4)" },
+  guidance: {
+    type: 'string',
+    help: 'classifier-free guidance scale (default: 1 for a student, whose guidance is distilled in, else 3)',
+  },
+  spacing: {
+    type: 'string',
+    help: "timestep spacing: trailing, leading or linspace (default: a student's grid, else trailing)",
+  },
   seed: { type: 'string', default: '0', help: 'sample j of class c uses seed * 1e6 + c * per-class + j' },
   'per-class': { type: 'string', default: '8', help: 'samples per class (grid columns)' },
   out: { type: 'string', default: 'grid.png', help: 'PNG to write' },
@@ -35,7 +43,7 @@ const SPACINGS: readonly TimestepSpacing[] = ['trailing', 'leading', 'linspace']
 
 async function main(): Promise<void> {
   console.error(`backend: ${await useBackend(parseBackend(String(args.backend)))}`);
-  const spacing = SPACINGS.find((s) => s === args.spacing);
+  const spacing = SPACINGS.find((s) => s === (args.spacing ?? 'trailing'));
   if (!spacing) {
     console.error(`--spacing must be one of ${SPACINGS.join(', ')}, got '${args.spacing}'`);
     process.exit(2);
@@ -43,6 +51,12 @@ async function main(): Promise<void> {
   const perClass = num(args['per-class'], 'per-class');
   const seed = num(args.seed, 'seed');
   const { config, params } = loadModelBundle(await readFile(String(args.model)));
+  const ownGrid = args.steps === undefined && args.spacing === undefined ? config.studentTimesteps : undefined;
+  const steps = ownGrid ? ownGrid.length : num(args.steps ?? '4', 'steps');
+  const guidance = num(args.guidance ?? (config.studentTimesteps ? '1' : '3'), 'guidance');
+  console.error(
+    `grid: ${ownGrid ? `the student's own, [${ownGrid}]` : `${steps} ${spacing} steps`}, guidance ${guidance}`,
+  );
   const total = config.numClasses * perClass;
   const seeds = Array.from({ length: total }, (_, k) => seed * 1_000_000 + k);
   const labels = Array.from({ length: total }, (_, k) => Math.floor(k / perClass));
@@ -50,9 +64,10 @@ async function main(): Promise<void> {
   const samples = await sampleModel(config, params, {
     seeds,
     labels,
-    steps: num(args.steps, 'steps'),
+    steps,
     spacing,
-    guidanceScale: num(args.guidance, 'guidance'),
+    timesteps: ownGrid,
+    guidanceScale: guidance,
     batchSize: num(args.batch, 'batch'),
     onProgress: (done) => progress.update(done, {}, done === total),
   });

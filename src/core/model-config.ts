@@ -25,6 +25,11 @@ export interface ModelConfig {
   clipSample?: boolean;
   /** Number of real classes; class index `numClasses` is the null class used for CFG. */
   numClasses: number;
+  /**
+   * A distilled student's sampling grid: the coarse timesteps tau_N .. tau_1 (descending) it was
+   * trained on; samplers default to it, at guidance 1. Absent for teachers (any grid, any guidance).
+   */
+  studentTimesteps?: number[];
   /** Free-form provenance: command, data, steps, date. */
   provenance?: Record<string, string>;
 }

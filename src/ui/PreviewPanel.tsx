@@ -9,7 +9,7 @@ function set(patch: Partial<PreviewSettings>): void {
   useStudio.setState((s) => ({ previewSettings: { ...s.previewSettings, ...patch } }));
 }
 
-/** Samples on demand: the student in 4 steps, or the teacher at any step count and guidance, timed per image. */
+/** Samples on demand: the student on the grid it was trained on, or the teacher at any step count and guidance, timed per image. */
 export function PreviewPanel() {
   const p = useStudio((s) => s.previewSettings);
   const preview = useStudio((s) => s.preview);
@@ -34,11 +34,12 @@ export function PreviewPanel() {
             onChange={(e) => set({ who: e.target.value as PreviewSettings['who'] })}
             aria-describedby={`${whoId}-hint`}
           >
-            <option value="student">student (4 steps)</option>
+            <option value="student">student (its own steps)</option>
             <option value="teacher">teacher</option>
           </select>
           <small id={`${whoId}-hint`} className="hint">
-            The student samples in 4 steps with guidance distilled in; the teacher takes any step count.
+            The student samples on the coarse steps it was trained on (its shards' N), with guidance distilled in; the
+            teacher takes any step count.
           </small>
         </div>
         <NumberField

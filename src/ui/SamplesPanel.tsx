@@ -1,7 +1,7 @@
 import { GridCanvas } from './GridCanvas';
 import { useStudio } from './store';
 
-/** The student's 4-step samples on fixed seeds and classes beside the teacher's end points for the same seeds. */
+/** The student's samples (on its own grid) on fixed seeds and classes beside the teacher's end points for the same seeds. */
 export function SamplesPanel() {
   const samples = useStudio((s) => s.samples);
   return (
@@ -18,11 +18,11 @@ export function SamplesPanel() {
             <figure>
               <GridCanvas
                 image={samples.student}
-                label={`Student samples, 4 steps, iteration ${samples.iteration}`}
+                label={`Student samples, ${samples.steps} steps, iteration ${samples.iteration}`}
                 testId="student-grid"
                 stamp={samples.iteration}
               />
-              <figcaption>Student, 4 steps</figcaption>
+              <figcaption>Student, {samples.steps} steps</figcaption>
             </figure>
             <figure>
               <GridCanvas

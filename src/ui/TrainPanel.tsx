@@ -12,7 +12,9 @@ const HINTS: Record<string, string> = {
   discBetas: 'Adam betas (β1, β2) of the discriminators.',
   iterations: 'Iterations to run; each draws one batch of stored trajectories.',
   sampleEvery: 'Refresh the sample grid every K iterations.',
-  checkpointEvery: 'Save a checkpoint every K iterations: a reload loses at most this much work.',
+  checkpointEvery: 'Save a checkpoint every K iterations (0 = by time only).',
+  checkpointSeconds:
+    'Also save one after this many seconds of training, however slow the backend: a reload loses at most about this much work (0 = by count only).',
 };
 
 type NumericKey = {
@@ -36,6 +38,7 @@ const RUN_FIELDS: { key: keyof TrainSettings; label: string }[] = [
   { key: 'iterations', label: 'Iterations' },
   { key: 'sampleEvery', label: 'Samples every' },
   { key: 'checkpointEvery', label: 'Checkpoint every' },
+  { key: 'checkpointSeconds', label: 'Seconds between checkpoints' },
 ];
 
 /** Where the Advanced fold remembers that it is open. */

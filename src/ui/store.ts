@@ -5,7 +5,7 @@
  * counts its rows so React knows when to redraw.
  */
 import { create } from 'zustand';
-import type { RapmConfig } from '../core/rapm/config';
+import { DEFAULT_CHECKPOINT_SCHEDULE, type RapmConfig } from '../core/rapm/config';
 import type {
   BackendReport,
   GridImage,
@@ -29,6 +29,7 @@ export interface TrainSettings {
   iterations: number;
   sampleEvery: number;
   checkpointEvery: number;
+  checkpointSeconds: number;
 }
 
 export interface PreviewSettings {
@@ -86,7 +87,7 @@ export interface StudioState {
 
   /** Rows in the metric series; bumps re-render the curves. */
   metricRows: number;
-  samples: { iteration: number; student: GridImage; teacher: GridImage } | null;
+  samples: { iteration: number; steps: number; student: GridImage; teacher: GridImage } | null;
   /** The shown run's validation points, the teacher's lines and the best checkpoint. */
   validation: RunValidation;
 
@@ -105,7 +106,10 @@ export interface StudioState {
   exportError: string | null;
 }
 
-export const DEFAULT_TRAIN_SETTINGS: TrainSettings = { ...START_PRESET.run };
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
+  ...START_PRESET.run,
+  checkpointSeconds: DEFAULT_CHECKPOINT_SCHEDULE.everySeconds,
+};
 
 export const useStudio = create<StudioState>()(() => ({
   phase: 'starting',

@@ -1,4 +1,5 @@
 /** The page's actions: each calls the worker and writes the outcome to the store. */
+import { DEFAULT_CHECKPOINT_SCHEDULE } from '../core/rapm/config';
 import { BACKENDS, WorkerCallError, type BackendName, type RunInfo } from '../worker/protocol';
 import { downloadBytes } from './download';
 import { metricSeries } from './metric-series';
@@ -139,6 +140,7 @@ function showRun(run: RunInfo): void {
       iterations: run.iterations,
       sampleEvery: run.sampleEvery,
       checkpointEvery: run.checkpointEvery,
+      checkpointSeconds: run.checkpointSeconds ?? DEFAULT_CHECKPOINT_SCHEDULE.everySeconds,
     },
   }));
 }
@@ -225,10 +227,10 @@ export async function runPreview(): Promise<void> {
   const { previewSettings: p, run } = useStudio.getState();
   useStudio.setState({ previewBusy: true, previewError: null });
   try {
-    // The student is distilled to 4 steps with the teacher's guidance built in.
+    // The worker samples the student on the grid it was trained on, with the teacher's guidance built in.
     const args =
       p.who === 'student'
-        ? { ...p, runId: run?.id, steps: 4, guidance: 1 }
+        ? { ...p, runId: run?.id, guidance: 1 }
         : { who: p.who, classLabel: p.classLabel, seed: p.seed, count: p.count, steps: p.steps, guidance: p.guidance };
     const result = await worker().call('preview', args);
     useStudio.setState({ preview: { who: p.who, ...result } });
@@ -283,8 +285,8 @@ function subscribe(c: StudioClient): void {
     metricSeries.append(events);
     useStudio.setState({ metricRows: metricSeries.length });
   });
-  c.on('samples', ({ runId, iteration, student, teacher }) => {
-    if (useStudio.getState().run?.id === runId) useStudio.setState({ samples: { iteration, student, teacher } });
+  c.on('samples', ({ runId, iteration, steps, student, teacher }) => {
+    if (useStudio.getState().run?.id === runId) useStudio.setState({ samples: { iteration, steps, student, teacher } });
   });
   c.on('validation', ({ runId, point, best }) => {
     if (useStudio.getState().run?.id !== runId) return;

@@ -1,18 +1,17 @@
 /**
- * Preview: `count` samples of one class from consecutive seeds, with the student (4 steps, no
- * guidance: the teacher's CFG is distilled into it) or the teacher (any steps and guidance),
- * timed end to end including reading the pixels back from the device.
+ * Preview: `count` samples of one class from consecutive seeds, with the student (on the coarse
+ * timesteps it was trained on, no guidance: the teacher's CFG is distilled into it) or the teacher
+ * (any steps and guidance), timed end to end including reading the pixels back from the device.
  */
 import * as tf from '@tensorflow/tfjs';
 import { sampleModel } from '../core/diffusion/model-sampling';
 import type { ModelConfig } from '../core/model-config';
 import type { Params } from '../core/nn/unet';
 import { mergeStudent } from '../core/rapm/lora';
-import type { RapmTrainer } from '../core/rapm/trainer';
+import type { StudentSnapshot } from '../core/rapm/student-snapshot';
 import { gridImage } from './images';
 import type { GridImage } from './protocol';
 
-export const STUDENT_STEPS = 4;
 const MAX_COUNT = 64;
 
 export interface PreviewRequest {
@@ -53,7 +52,12 @@ function check(model: ModelConfig, req: PreviewRequest): void {
   if (!Number.isFinite(req.guidance)) throw new PreviewRequestError(`Guidance must be a number, got ${req.guidance}.`);
 }
 
-async function draw(model: ModelConfig, params: Params, req: PreviewRequest): Promise<PreviewResult> {
+async function draw(
+  model: ModelConfig,
+  params: Params,
+  req: PreviewRequest,
+  timesteps?: readonly number[],
+): Promise<PreviewResult> {
   const seeds = Array.from({ length: req.count }, (_, i) => req.seed + i);
   const start = performance.now();
   const samples = await sampleModel(model, params, {
@@ -61,6 +65,7 @@ async function draw(model: ModelConfig, params: Params, req: PreviewRequest): Pr
     labels: seeds.map(() => req.classLabel),
     steps: req.steps,
     spacing: 'trailing',
+    timesteps,
     guidanceScale: req.guidance,
     batchSize: 16,
   });
@@ -73,18 +78,18 @@ export async function previewTeacher(model: ModelConfig, teacher: Params, req: P
   return draw(model, teacher, req);
 }
 
-/** The student's EMA weights merged into the teacher, sampled in 4 steps at guidance 1. */
+/** A snapshot of the student merged into the teacher, sampled on its own grid at guidance 1. */
 export async function previewStudent(
   model: ModelConfig,
   teacher: Params,
-  trainer: RapmTrainer,
+  snapshot: StudentSnapshot,
   req: PreviewRequest,
 ): Promise<PreviewResult> {
-  const studentReq = { ...req, steps: STUDENT_STEPS, guidance: 1 };
+  const studentReq = { ...req, steps: snapshot.timesteps.length, guidance: 1 };
   check(model, studentReq);
-  const merged = mergeStudent(teacher, trainer.samplingWeights(), trainer.cfg.student);
+  const merged = mergeStudent(teacher, snapshot.weights, snapshot.student);
   try {
-    return await draw(model, merged, studentReq);
+    return await draw(model, merged, studentReq, snapshot.timesteps);
   } finally {
     tf.dispose(Object.values(merged));
   }

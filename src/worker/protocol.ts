@@ -124,6 +124,8 @@ export interface RunInfo {
   /** Sample-grid refresh and checkpoint intervals the run was started with. */
   sampleEvery: number;
   checkpointEvery: number;
+  /** Seconds of training between checkpoints; absent in runs stored before checkpoints were also timed. */
+  checkpointSeconds?: number;
   /** Iterations done so far (live). */
   iteration: number;
   /** Iteration of the last stored checkpoint: what a reload resumes from. */
@@ -169,6 +171,7 @@ export interface StudioApi {
       iterations: number;
       sampleEvery: number;
       checkpointEvery: number;
+      checkpointSeconds: number;
       /** Omitted: DEFAULT_VALIDATION. */
       validation?: ValidationSettings;
     };
@@ -234,7 +237,8 @@ export interface StudioEvents {
   };
   /** Batched: at most about 10 posts a second. */
   metrics: { runId: string; events: RapmMetrics[] };
-  samples: { runId: string; iteration: number; student: GridImage; teacher: GridImage };
+  /** `steps`: the student's grid size (its shards' coarse steps N). */
+  samples: { runId: string; iteration: number; steps: number; student: GridImage; teacher: GridImage };
   training: { run: RunInfo; state: TrainingState; itPerSec: number; phase: TrainingPhase | null };
   /** A validation of the run's EMA student finished; `best` is the best checkpoint after it. */
   validation: { runId: string; point: ValidationPoint; best: BestCheckpoint | null };

@@ -2,9 +2,9 @@
  * Runs: the one live training session, the stored runs, and a run's student weights for
  * preview and export (from the live trainer, or rebuilt from the run's checkpoint).
  */
-import { loadRapmCheckpoint } from '../core/rapm/checkpoint';
+import { CheckpointError, loadRapmCheckpoint } from '../core/rapm/checkpoint';
 import type { RapmMetrics } from '../core/rapm/metrics';
-import type { RapmTrainer } from '../core/rapm/trainer';
+import { disposeSnapshot, snapshotStudent, type StudentSnapshot } from '../core/rapm/student-snapshot';
 import { deleteRun, getCheckpoint, getRun, listStoredRuns, putRun, runMetrics as storedMetrics } from './db';
 import type { Emit } from './events';
 import type { RunInfo } from './protocol';
@@ -48,6 +48,7 @@ function checkRequest(req: TrainingRequest): void {
   positiveInt(req.iterations, 'Iterations', 1);
   positiveInt(req.sampleEvery, 'Sample every', 0);
   positiveInt(req.checkpointEvery, 'Checkpoint every', 0);
+  positiveInt(req.checkpointSeconds, 'Seconds between checkpoints', 0);
   checkRapmConfig(req.config, (m) => new TrainingStateError(`Training settings: ${m}.`));
 }
 
@@ -55,8 +56,8 @@ export async function startTraining(req: TrainingRequest, emit: Emit): Promise<R
   checkRequest(req);
   const teacher = requireTeacher('start training');
   releaseSession('start another');
-  const source = await loadTrainingSet(teacher);
-  session = await TrainingSession.start(teacher, source, req, emit);
+  const shards = await loadTrainingSet(teacher);
+  session = await TrainingSession.start(teacher, shards, req, emit);
   return session.info();
 }
 
@@ -69,9 +70,9 @@ export async function resumeRun(runId: string, emit: Emit): Promise<RunInfo> {
   }
   releaseSession('resume a run');
   const teacher = await teacherOf(stored.teacher, emit);
-  const source = await loadTrainingSet(teacher);
+  const shards = await loadTrainingSet(teacher);
   const checkpoint = await getCheckpoint(runId);
-  session = await TrainingSession.resume(teacher, source, stored, checkpoint?.bytes, emit);
+  session = await TrainingSession.resume(teacher, shards, stored, checkpoint?.bytes, emit);
   return session.info();
 }
 
@@ -119,15 +120,19 @@ export async function deviceLost(): Promise<void> {
 }
 
 /**
- * Calls `use` with a trainer holding the run's student weights: the live one, or one rebuilt from
- * the run's checkpoint (disposed afterwards).
+ * Calls `use` with a snapshot of the run's student: the live run's (taken between two of its
+ * iterations, never waiting for a pause), or one read from the run's checkpoint. The snapshot is
+ * disposed afterwards; the loop can go on meanwhile.
  */
 export async function withStudent<T>(
   runId: string,
   emit: Emit,
-  use: (trainer: RapmTrainer, teacher: LoadedTeacher) => Promise<T>,
+  use: (snapshot: StudentSnapshot, teacher: LoadedTeacher) => Promise<T>,
 ): Promise<T> {
-  if (session?.run.id === runId) return use(session.trainer, session.teacher);
+  if (session?.run.id === runId) {
+    const { teacher } = session;
+    return session.withSnapshot((snapshot) => use(snapshot, teacher));
+  }
   const stored = await getRun(runId);
   if (!stored) throw new UnknownRunError(runId);
   const checkpoint = await getCheckpoint(runId);
@@ -139,10 +144,21 @@ export async function withStudent<T>(
     releaseSession('use a run of another teacher');
   }
   const teacher = await teacherOf(stored.teacher, emit);
-  const trainer = loadRapmCheckpoint(new Uint8Array(checkpoint.bytes), teacher.config, teacher.params);
+  let trainer;
   try {
-    return await use(trainer, teacher);
+    trainer = loadRapmCheckpoint(new Uint8Array(checkpoint.bytes), teacher.config, teacher.params, {
+      teacher: teacher.identity,
+      geometry: null,
+    });
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    throw new TrainingStateError(`This run's checkpoint cannot be used: ${e.message}.`);
+  }
+  const snapshot = snapshotStudent(trainer);
+  trainer.dispose();
+  try {
+    return await use(snapshot, teacher);
   } finally {
-    trainer.dispose();
+    disposeSnapshot(snapshot);
   }
 }

@@ -13,8 +13,7 @@ import {
 import { deleteShard, listStoredShards, putShard, shardBytes, type StoredShard } from './db';
 import type { ShardInfo, ShardRejection } from './protocol';
 import { fetchPublic } from './teacher';
-import { trajectorySet } from './trajectory-set';
-import type { TrajectorySource } from '../core/rapm/trajectory-source';
+import type { NamedShard } from '../core/rapm/trajectory-set';
 
 export interface ShardFile {
   fileName: string;
@@ -133,13 +132,13 @@ export async function downloadShard(id: string): Promise<ShardFile> {
   return { fileName: info.fileName, bytes };
 }
 
-/** Every stored shard of `teacher`, decoded and concatenated (throws ShardSetError when none). */
-export async function loadTrainingSet(teacher: ShardTeacher): Promise<TrajectorySource> {
-  const shards = [];
+/** Every stored shard of `teacher`, decoded and checked against it (the driver joins them). */
+export async function loadTrainingSet(teacher: ShardTeacher): Promise<NamedShard[]> {
+  const shards: NamedShard[] = [];
   for (const s of await listStoredShards()) {
     if (s.teacherSha256 !== teacher.identity.sha256) continue;
     const bytes = await shardBytes(s.id);
     if (bytes) shards.push({ name: s.fileName, shard: readShard(bytes, teacher) });
   }
-  return trajectorySet(shards);
+  return shards;
 }

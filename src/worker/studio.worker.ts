@@ -107,7 +107,7 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   removeRun: ({ runId }) => removeRun(runId),
   exportStudent: async ({ runId, form }) => {
     await backendReady('exportStudent');
-    return withStudent(runId, emit, (trainer, teacher) => studentFile(trainer, teacher, form));
+    return withStudent(runId, emit, (snapshot, teacher) => studentFile(snapshot, teacher, form));
   },
   preview: async ({ who, runId, ...req }) => {
     await backendReady('preview');
@@ -116,7 +116,9 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
       return previewTeacher(teacher.config, teacher.params, req);
     }
     if (!runId) throw new TeacherRequiredError('Pick a run to preview its student.');
-    return withStudent(runId, emit, (trainer, teacher) => previewStudent(teacher.config, teacher.params, trainer, req));
+    return withStudent(runId, emit, (snapshot, teacher) =>
+      previewStudent(teacher.config, teacher.params, snapshot, req),
+    );
   },
   generateShards: async (args) => {
     await backendReady('generateShards');

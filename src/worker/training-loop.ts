@@ -1,18 +1,20 @@
 /**
- * A live RAPM run: the trainer, its trajectories, and the loop that drives it in the background.
+ * A live RAPM run: the core's TrainingDriver and the loop that drives it in the background.
  * The loop yields to the event loop after every iteration, so pause, stop, preview and export
- * requests are answered while it runs. Every `checkpointEvery` iterations (and on pause, stop
- * and the end) it stores checkpoint + new metrics + run state in one transaction: closing the
- * tab loses at most the iterations since then.
+ * requests are answered while it runs; exports and previews are served between two iterations,
+ * on a snapshot of the student the loop cannot dispose. Whenever the checkpoint schedule says
+ * (every `checkpointEvery` iterations, every `checkpointSeconds` of training) and on pause, stop
+ * and the end, it stores checkpoint + new metrics + run state in one transaction: closing the
+ * tab loses at most the work since then.
  */
-import * as tf from '@tensorflow/tfjs';
-import { loadRapmCheckpoint, saveRapmCheckpoint } from '../core/rapm/checkpoint';
-import type { RapmConfig } from '../core/rapm/config';
-import { mergeStudent } from '../core/rapm/lora';
+import { CheckpointError } from '../core/rapm/checkpoint';
+import { DEFAULT_CHECKPOINT_SCHEDULE, type CheckpointSchedule, type RapmConfig } from '../core/rapm/config';
 import type { RapmMetrics } from '../core/rapm/metrics';
-import { sampleStudent } from '../core/rapm/student';
-import { RapmTrainer } from '../core/rapm/trainer';
-import type { TrajectorySource } from '../core/rapm/trajectory-source';
+import { samplePicks, type SamplePicks } from '../core/rapm/sample-picks';
+import { studentSamples } from '../core/rapm/student';
+import { disposeSnapshot, type StudentSnapshot } from '../core/rapm/student-snapshot';
+import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-driver';
+import type { NamedShard } from '../core/rapm/trajectory-set';
 import { putCheckpoint, putRun, type RunRecord } from './db';
 import type { Emit } from './events';
 import { gridImage } from './images';
@@ -20,7 +22,6 @@ import { MetricsBatcher, RateMeter } from './metrics-batcher';
 import type { GridImage, RunInfo, TrainingPhase, TrainingState } from './protocol';
 import { QuotaError, StorageError, TrainingStateError } from './studio-errors';
 import type { LoadedTeacher } from './teacher';
-import { samplePicks, type SamplePicks } from './trajectory-set';
 
 /** Samples per class in the live grid. */
 const SAMPLE_COLUMNS = 4;
@@ -30,18 +31,18 @@ export interface TrainingRequest {
   iterations: number;
   sampleEvery: number;
   checkpointEvery: number;
+  checkpointSeconds: number;
 }
 
-/** A training step produced a non-finite loss: the run stops at its last good checkpoint. */
-export class TrainingDivergedError extends Error {
-  constructor(iteration: number, loss: number) {
-    super(
-      `The student loss became ${loss} at iteration ${iteration}. The run stopped; its last checkpoint is kept. ` +
-        `Lower the learning rates or the adversarial weights and start a new run.`,
-    );
-    this.name = 'TrainingDivergedError';
-  }
+function scheduleOf(run: RunRecord): CheckpointSchedule {
+  return {
+    everyIterations: run.checkpointEvery,
+    everySeconds: run.checkpointSeconds ?? DEFAULT_CHECKPOINT_SCHEDULE.everySeconds,
+  };
 }
+
+/** Work on the student that waits for the loop to reach the end of an iteration; it settles its own caller. */
+type BetweenTask = () => Promise<void>;
 
 export function runInfo(r: RunRecord): RunInfo {
   const { id, createdAt, config, iterations, sampleEvery, checkpointEvery, iteration, checkpointIteration, status } = r;
@@ -53,6 +54,7 @@ export function runInfo(r: RunRecord): RunInfo {
     iterations,
     sampleEvery,
     checkpointEvery,
+    checkpointSeconds: r.checkpointSeconds,
     iteration,
     checkpointIteration,
     status,
@@ -79,25 +81,26 @@ export class TrainingSession {
   private readonly batcher: MetricsBatcher;
   private readonly picks: SamplePicks;
   private teacherGrid: GridImage | null = null;
+  /** Exports and previews asked for while the loop runs, served after the current iteration. */
+  private between: BetweenTask[] = [];
   /** Resolves when the loop has ended (finished, stopped, failed). */
   readonly done: Promise<void>;
 
   private constructor(
     readonly run: RunRecord,
-    readonly trainer: RapmTrainer,
+    readonly driver: TrainingDriver,
     readonly teacher: LoadedTeacher,
-    private readonly source: TrajectorySource,
     private readonly emit: Emit,
   ) {
     this.batcher = new MetricsBatcher((events) => {
       this.emit('metrics', { runId: run.id, events });
       this.emitState();
     });
-    this.picks = samplePicks(source, teacher.config.numClasses, SAMPLE_COLUMNS);
+    this.picks = samplePicks(driver.source, teacher.config.numClasses, SAMPLE_COLUMNS);
     this.done = this.loop();
   }
 
-  static async start(teacher: LoadedTeacher, source: TrajectorySource, req: TrainingRequest, emit: Emit) {
+  static async start(teacher: LoadedTeacher, shards: NamedShard[], req: TrainingRequest, emit: Emit) {
     const run: RunRecord = {
       id: crypto.randomUUID(),
       createdAt: Date.now(),
@@ -108,40 +111,77 @@ export class TrainingSession {
       status: 'running',
       teacher: teacher.identity,
       sampleEvery: req.sampleEvery,
-      checkpointEvery: req.checkpointEvery,
       validation: null,
+      checkpointEvery: req.checkpointEvery,
+      checkpointSeconds: req.checkpointSeconds,
     };
-    await putRun(run);
-    const trainer = new RapmTrainer(teacher.config, teacher.params, source.geometry, req.config);
-    return new TrainingSession(run, trainer, teacher, source, emit);
+    const driver = TrainingDriver.start(teacher, shards, req.config, { checkpoints: scheduleOf(run) });
+    try {
+      await putRun(run);
+    } catch (e) {
+      driver.dispose();
+      throw e;
+    }
+    return new TrainingSession(run, driver, teacher, emit);
   }
 
-  /** Continues a stored run from its checkpoint (or from the start when it never reached one). */
+  /**
+   * Continues a stored run from its checkpoint (or from the start when it never reached one); a
+   * checkpoint of another teacher or another trajectory grid than the stored shards' is refused.
+   */
   static async resume(
     teacher: LoadedTeacher,
-    source: TrajectorySource,
+    shards: NamedShard[],
     stored: RunRecord,
     checkpoint: ArrayBuffer | undefined,
     emit: Emit,
   ) {
-    const trainer = checkpoint
-      ? loadRapmCheckpoint(new Uint8Array(checkpoint), teacher.config, teacher.params)
-      : new RapmTrainer(teacher.config, teacher.params, source.geometry, stored.config);
-    if (JSON.stringify(trainer.geometry) !== JSON.stringify(source.geometry)) {
-      trainer.dispose();
-      throw new TrainingStateError(
-        `This run was trained on trajectories with grid ${JSON.stringify(trainer.geometry)}, but the stored shards ` +
-          `have ${JSON.stringify(source.geometry)}; import the run's shards (and remove the others) to resume it.`,
-      );
+    let driver: TrainingDriver;
+    try {
+      driver = TrainingDriver.resume(teacher, shards, checkpoint && new Uint8Array(checkpoint), stored.config, {
+        checkpoints: scheduleOf(stored),
+      });
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      throw new TrainingStateError(`This run cannot be resumed: ${e.message}.`);
     }
-    const run: RunRecord = { ...stored, iteration: trainer.iteration, status: 'running' };
+    const run: RunRecord = { ...stored, iteration: driver.iteration, status: 'running' };
     try {
       await putRun(run);
     } catch (e) {
-      trainer.dispose();
+      driver.dispose();
       throw e;
     }
-    return new TrainingSession(run, trainer, teacher, source, emit);
+    return new TrainingSession(run, driver, teacher, emit);
+  }
+
+  get trainer() {
+    return this.driver.trainer;
+  }
+
+  /**
+   * Runs `use` on a snapshot of the student: at once when the loop is not stepping, else right
+   * after the current iteration (the loop waits for it), so it never waits for a pause.
+   */
+  withSnapshot<T>(use: (snapshot: StudentSnapshot) => Promise<T>): Promise<T> {
+    if (this.state !== 'running') return this.onSnapshot(use);
+    return new Promise<T>((resolve, reject) => {
+      this.between.push(() => this.onSnapshot(use).then(resolve, reject));
+    });
+  }
+
+  private async onSnapshot<T>(use: (snapshot: StudentSnapshot) => Promise<T>): Promise<T> {
+    const snapshot = this.driver.snapshot();
+    try {
+      return await use(snapshot);
+    } finally {
+      disposeSnapshot(snapshot);
+    }
+  }
+
+  /** Serves the exports and previews that waited for the end of an iteration. */
+  private async serveBetween(): Promise<void> {
+    for (const task of this.between.splice(0)) await task();
   }
 
   info(): RunInfo {
@@ -189,7 +229,7 @@ export class TrainingSession {
   }
 
   dispose(): void {
-    this.trainer.dispose();
+    this.driver.dispose();
   }
 
   private emitState(): void {
@@ -202,8 +242,7 @@ export class TrainingSession {
   }
 
   private async loop(): Promise<void> {
-    const { run, trainer, source } = this;
-    const cfg = trainer.cfg;
+    const { run, driver } = this;
     try {
       if (run.sampleEvery > 0) {
         this.setPhase('drawing the first grids');
@@ -211,22 +250,22 @@ export class TrainingSession {
       }
       // The first iteration of a session compiles the training programs: minutes on a software GPU.
       let first = true;
-      while (trainer.iteration < run.iterations && !this.stopRequested) {
+      while (driver.iteration < run.iterations && !this.stopRequested) {
         if (this.pauseRequested) {
           await this.park();
           continue;
         }
         if (first) this.setPhase('compiling GPU programs (the first iteration)');
-        const m = await trainer.stepAsync(source.batch(trainer.iteration, cfg.batchSize, cfg.seed));
+        const m = await driver.step();
         if (first && !this.pauseRequested && !this.stopRequested) this.setPhase(null);
         first = false;
-        if (!Number.isFinite(m.studentLoss)) throw new TrainingDivergedError(m.iteration, m.studentLoss);
         run.iteration = m.iteration;
         this.unsaved.push(m);
         this.rate.tick();
         this.batcher.push(m);
         if (run.sampleEvery > 0 && m.iteration % run.sampleEvery === 0) await this.renderSamples();
-        if (run.checkpointEvery > 0 && m.iteration % run.checkpointEvery === 0) await this.checkpointOrPause();
+        if (driver.checkpointDue()) await this.checkpointOrPause();
+        await this.serveBetween();
         await nextTask();
       }
       this.batcher.flush();
@@ -234,7 +273,7 @@ export class TrainingSession {
         run.status = 'interrupted';
       } else {
         if (run.sampleEvery > 0 && run.iteration % run.sampleEvery !== 0) await this.renderSamples();
-        await this.checkpoint(trainer.iteration >= run.iterations ? 'finished' : 'stopped');
+        await this.checkpoint(driver.iteration >= run.iterations ? 'finished' : 'stopped');
       }
     } catch (e) {
       this.batcher.flush();
@@ -255,6 +294,7 @@ export class TrainingSession {
       this.phase = null;
       for (const w of this.parkedWaiters.splice(0)) w();
       this.emitState();
+      await this.serveBetween();
     }
   }
 
@@ -271,9 +311,11 @@ export class TrainingSession {
     this.rate.reset();
     this.emitState();
     for (const w of this.parkedWaiters.splice(0)) w();
+    await this.serveBetween();
     await new Promise<void>((resolve) => (this.wake = resolve));
     this.wake = null;
     if (this.stopRequested) return;
+    this.driver.resumeClock();
     this.state = 'running';
     this.run.status = 'running';
     await putRun(this.run).catch(() => undefined);
@@ -296,44 +338,35 @@ export class TrainingSession {
   }
 
   private async checkpoint(status: RunRecord['status']): Promise<void> {
-    const { trainer } = this;
-    const bytes = await saveRapmCheckpoint(trainer, this.teacher.config.name);
+    const { driver } = this;
+    const bytes = await driver.checkpoint();
     const next: RunRecord = {
       ...this.run,
       status,
-      iteration: trainer.iteration,
-      checkpointIteration: trainer.iteration,
+      iteration: driver.iteration,
+      checkpointIteration: driver.iteration,
     };
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    await putCheckpoint(next, { runId: next.id, iteration: trainer.iteration, bytes: buffer }, this.unsaved);
+    await putCheckpoint(next, { runId: next.id, iteration: driver.iteration, bytes: buffer }, this.unsaved);
     Object.assign(this.run, next);
     this.unsaved = [];
   }
 
-  /** Student 4-step samples from the fixed trajectories' noise, beside the teacher's z~_0 for them. */
+  /** Student samples on its grid from the fixed trajectories' noise, beside the teacher's z~_0 for them. */
   private async renderSamples(): Promise<void> {
-    const { trainer, picks, teacher } = this;
-    const { height, width, channels } = teacher.config.data;
-    const merged = mergeStudent(teacher.params, trainer.samplingWeights(), trainer.cfg.student);
-    const samples = tf.tidy(() =>
-      sampleStudent(
-        teacher.config,
-        merged,
-        tf.tensor4d(picks.noise, [picks.indices.length, height, width, channels]),
-        tf.tensor1d(picks.labels, 'int32'),
-      ),
-    );
-    tf.dispose(Object.values(merged));
+    const { picks, teacher } = this;
+    const snapshot = this.driver.snapshot();
     let values: Float32Array;
     try {
-      values = (await samples.data()) as Float32Array;
+      values = await studentSamples(teacher, snapshot, picks.noise, picks.labels);
     } finally {
-      samples.dispose();
+      disposeSnapshot(snapshot);
     }
     this.teacherGrid ??= gridImage(picks.teacherEnd, teacher.config, picks.columns);
     this.emit('samples', {
       runId: this.run.id,
-      iteration: trainer.iteration,
+      iteration: snapshot.iteration,
+      steps: snapshot.timesteps.length,
       student: gridImage(values, teacher.config, picks.columns),
       // a copy: the event's buffers are transferred away
       teacher: { ...this.teacherGrid, rgba: this.teacherGrid.rgba.slice() },

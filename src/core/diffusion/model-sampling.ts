@@ -32,6 +32,8 @@ export interface SampleRequest {
   labels: ArrayLike<number>;
   steps: number;
   spacing: TimestepSpacing;
+  /** An explicit grid in place of steps and spacing (a student's coarse timesteps). */
+  timesteps?: readonly number[];
   guidanceScale: number;
   batchSize: number;
   onProgress?: (done: number, total: number) => void;
@@ -60,6 +62,7 @@ export async function sampleModel(config: ModelConfig, params: Params, req: Samp
       samples = sampleDdim(ddim, denoiser, noise, labels, {
         steps: req.steps,
         spacing: req.spacing,
+        timesteps: req.timesteps,
         guidanceScale: req.guidanceScale,
         numClasses: config.numClasses,
       }).samples;

@@ -87,6 +87,27 @@ describe('sampleDdim', () => {
     expect(() => sampleDdim(ddim, oracle(ddim, x0), noise, tf.tensor1d([1], 'int32'), opts)).toThrow(SamplerInputError);
   });
 
+  it('samples on an explicit grid, one step per entry, and refuses a bad grid', () => {
+    const ddim = makeDdim('epsilon');
+    const x0 = tf.fill([2, 4, 4, 1], 0.3) as tf.Tensor4D;
+    const noise = seededNoise([1, 2], 4, 4, 1);
+    const seen: number[] = [];
+    const recording: Denoiser = (z, t, l) => {
+      seen.push(t);
+      return oracle(ddim, x0)(z, t, l);
+    };
+    const opts = { steps: 4, spacing: 'trailing' as const, guidanceScale: 1, numClasses: 10 };
+    const grid = [999, 874, 749, 624, 499, 374, 249, 124];
+    const { samples } = sampleDdim(ddim, recording, noise, labels(), { ...opts, timesteps: grid });
+    expect(seen).toEqual(grid);
+    expect(maxDiff(samples, x0)).toBeLessThan(2e-3);
+    for (const bad of [[], [499, 999], [999, 499.5], [1000, 499], [999, -1]]) {
+      expect(() => sampleDdim(ddim, recording, noise, labels(), { ...opts, timesteps: bad })).toThrow(
+        SamplerInputError,
+      );
+    }
+  });
+
   it('frees its state and kept points when the denoiser fails', () => {
     const ddim = makeDdim('epsilon');
     const noise = seededNoise([1, 2], 4, 4, 1);

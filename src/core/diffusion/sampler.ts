@@ -22,6 +22,11 @@ export interface SamplerOptions {
   numClasses: number;
   /** Grid timesteps at which to keep the point z_t (the sampler's state before its step out of t). */
   keepAt?: readonly number[];
+  /**
+   * An explicit grid, descending, in place of `steps` and `spacing`: a distilled student samples on the
+   * coarse timesteps it was trained on, which need not be any spacing's grid.
+   */
+  timesteps?: readonly number[];
 }
 
 export interface SampleResult {
@@ -45,11 +50,11 @@ export function sampleDdim(
   labels: tf.Tensor1D,
   opts: SamplerOptions,
 ): SampleResult {
-  const grid = timesteps(ddim.config.schedule.trainSteps, opts.steps, opts.spacing, opts.stepsOffset ?? 0);
+  const grid = samplingGrid(ddim.config.schedule.trainSteps, opts);
   const keep = new Set(opts.keepAt ?? []);
   const offGrid = [...keep].filter((t) => !grid.includes(t));
   if (offGrid.length > 0) {
-    throw new SamplerInputError(`keepAt timesteps ${offGrid} are not on the ${opts.spacing} ${opts.steps}-step grid`);
+    throw new SamplerInputError(`keepAt timesteps ${offGrid} are not on the sampling grid ${grid}`);
   }
   if (labels.shape[0] !== noise.shape[0]) {
     throw new SamplerInputError(`${labels.shape[0]} labels for a batch of ${noise.shape[0]} noise samples`);
@@ -73,6 +78,23 @@ export function sampleDdim(
     throw err;
   }
   return { samples: z, points };
+}
+
+/** The grid a request samples on: its explicit timesteps (checked), or `steps` with `spacing`. */
+export function samplingGrid(
+  trainSteps: number,
+  opts: Pick<SamplerOptions, 'steps' | 'spacing' | 'stepsOffset' | 'timesteps'>,
+): number[] {
+  if (!opts.timesteps) return timesteps(trainSteps, opts.steps, opts.spacing, opts.stepsOffset ?? 0);
+  const grid = [...opts.timesteps];
+  const bad = grid.findIndex((t, i) => !Number.isInteger(t) || t < 0 || t >= trainSteps || (i > 0 && t >= grid[i - 1]));
+  if (grid.length === 0 || bad >= 0) {
+    throw new SamplerInputError(
+      `timesteps [${grid}] are not a descending grid of integers in 0..${trainSteps - 1}` +
+        (bad >= 0 ? ` (entry ${bad} is ${grid[bad]})` : ' (empty)'),
+    );
+  }
+  return grid;
 }
 
 /** Initial noise [B, h, w, c] where sample i depends only on seeds[i] (see random.ts). */

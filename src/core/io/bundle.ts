@@ -104,6 +104,17 @@ export function checkModelConfig(raw: unknown): ModelConfig {
   const config: ModelConfig = { ...(o as object), name, architecture, unet, schedule, prediction, data, numClasses };
   if (o.clipSample !== undefined) config.clipSample = c.boolean(o.clipSample, 'config.clipSample');
   if (o.provenance !== undefined) config.provenance = c.stringRecord(o.provenance, 'config.provenance');
+  if (o.studentTimesteps !== undefined) {
+    const last = schedule.trainSteps - 1;
+    const grid = (config.studentTimesteps = c.array(
+      o.studentTimesteps,
+      'config.studentTimesteps',
+      (v, p) => c.int(v, p, 0, last),
+      'slots',
+    ));
+    if (grid.length === 0 || grid.some((t, i) => i > 0 && t >= grid[i - 1]))
+      throw bad(`config.studentTimesteps must be a non-empty descending grid, got [${grid}]`);
+  }
   return config;
 }
 

@@ -13,7 +13,7 @@ import type { ModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
 import { CheckpointError, loadRapmCheckpoint, saveRapmCheckpoint } from '../rapm/checkpoint';
 import { DEFAULT_RAPM } from '../rapm/config';
-import { TINY_GEOMETRY, TINY_MODEL, tinyTeacher } from '../rapm/fixtures.test-util';
+import { TINY_EXPECT, TINY_GEOMETRY, TINY_IDENTITY, TINY_MODEL, tinyTeacher } from '../rapm/fixtures.test-util';
 import { RapmTrainer } from '../rapm/trainer';
 import { loadModelBundle, saveModelBundle } from './bundle';
 import { BundleError, FormatError, SafetensorsError, ShardError } from './errors';
@@ -206,10 +206,10 @@ describe('header bounds', () => {
 
   it('fuzz: every numeric field of a checkpoint config and geometry, no tensor left behind', async () => {
     const trainer = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, DEFAULT_RAPM);
-    const good = await saveRapmCheckpoint(trainer, TINY_MODEL.name);
+    const good = await saveRapmCheckpoint(trainer, TINY_IDENTITY);
     trainer.dispose();
     const before = tf.memory().numTensors;
-    const load = (b: Uint8Array) => loadRapmCheckpoint(b, TINY_MODEL, teacher).dispose();
+    const load = (b: Uint8Array) => loadRapmCheckpoint(b, TINY_MODEL, teacher, TINY_EXPECT).dispose();
     const meta = parseSafetensorsHeader(good).metadata;
     for (const key of ['config', 'geometry', 'adamSteps']) {
       const value = JSON.parse(meta[key]) as unknown;

@@ -6,7 +6,7 @@ import type { Params } from '../nn/unet';
 import { CheckpointError, loadRapmCheckpoint, saveRapmCheckpoint } from './checkpoint';
 import { DEFAULT_RAPM } from './config';
 import { checkRapmConfig } from './config-check';
-import { TINY_GEOMETRY, TINY_MODEL, tinyTeacher } from './fixtures.test-util';
+import { TINY_EXPECT, TINY_GEOMETRY, TINY_IDENTITY, TINY_MODEL, tinyTeacher } from './fixtures.test-util';
 import { RapmTrainer } from './trainer';
 
 /** Re-writes a checkpoint's tensors and metadata through `edit`, as a damaged or foreign file would be. */
@@ -32,7 +32,7 @@ describe('RAPM checkpoint loader', () => {
   beforeAll(async () => {
     teacher = tinyTeacher(0);
     const trainer = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, { ...DEFAULT_RAPM, emaDecay: 0.9 });
-    good = await saveRapmCheckpoint(trainer, TINY_MODEL.name);
+    good = await saveRapmCheckpoint(trainer, TINY_IDENTITY);
     trainer.dispose();
   });
   afterAll(() => tf.dispose(Object.values(teacher)));
@@ -52,6 +52,28 @@ describe('RAPM checkpoint loader', () => {
         'descending',
       ],
       ['iteration', rewrite(good, (_, m) => (m.iteration = '1.0')), 'bad-metadata', 'iteration'],
+      [
+        'version 1',
+        rewrite(good, (_, m) => Object.assign(m, { version: '1', teacher: TINY_MODEL.name })),
+        'wrong-version',
+        "version '1'",
+      ],
+      [
+        'same name, other teacher',
+        rewrite(good, (_, m) => (m.teacher = JSON.stringify({ ...TINY_IDENTITY, sha256: 'cd'.repeat(32) }))),
+        'wrong-teacher',
+        'sha256 cdcdcdcdcdcd',
+      ],
+      [
+        'other grid than the shards',
+        rewrite(
+          good,
+          (_, m) =>
+            (m.geometry = '{"coarseTimesteps":[999,749,499,249],"deltaTimesteps":[874,624,374,124],"guidance":2}'),
+        ),
+        'wrong-geometry',
+        'the shards have',
+      ],
       ['missing', rewrite(good, (t) => t.delete(name)), 'missing-tensor', name],
       [
         'extra',
@@ -70,7 +92,7 @@ describe('RAPM checkpoint loader', () => {
     for (const [label, bytes, code, text] of cases) {
       let error: unknown;
       try {
-        loadRapmCheckpoint(bytes, TINY_MODEL, teacher).dispose();
+        loadRapmCheckpoint(bytes, TINY_MODEL, teacher, TINY_EXPECT).dispose();
       } catch (e) {
         error = e;
       }
@@ -79,7 +101,7 @@ describe('RAPM checkpoint loader', () => {
       expect((error as Error).message, label).toContain(text);
       expect(tf.memory().numTensors, label).toBe(before);
     }
-    const resumed = loadRapmCheckpoint(good, TINY_MODEL, teacher);
+    const resumed = loadRapmCheckpoint(good, TINY_MODEL, teacher, TINY_EXPECT);
     expect(resumed.cfg.emaDecay).toBe(0.9);
     resumed.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -1,8 +1,9 @@
 /**
  * A RAPM training state as one safetensors file: trainable student weights, their EMA, both
  * discriminator heads, the three Adam states, and (in `__metadata__`) iteration, Adam step
- * counts, config and geometry. The trajectory order is a function of (seed, iteration), so this
- * is the whole state: resuming continues the same run.
+ * counts, config, geometry and the teacher's identity. The trajectory order is a function of
+ * (seed, iteration), so this is the whole state: resuming continues the same run. A checkpoint is
+ * only ever loaded against the teacher it names and, to resume, against shards of its geometry.
  */
 import * as tf from '@tensorflow/tfjs';
 import { FormatError, SafetensorsError, type LimitViolation } from '../io/errors';
@@ -10,14 +11,18 @@ import { describeFormat } from '../io/format-names';
 import { jsonChecks, parseHeaderJson } from '../io/json-checks';
 import { decodeTensor, parseSafetensorsHeader, type SafetensorsHeader } from '../io/safetensors';
 import { encodeTensorMap, withPrefix, withoutPrefix } from '../io/tensor-map';
+import type { TeacherIdentity } from '../io/shards';
 import type { ModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
 import { checkGeometry, checkRapmConfig } from './config-check';
-import { RapmTrainer } from './trainer';
+import { RapmTrainer, type TrajectoryGeometry } from './trainer';
+import { sameGeometry } from './trajectory-set';
 
 export const CHECKPOINT_FORMAT = 'rapm-studio/checkpoint';
+/** Version 2 records the teacher's identity (name and sha256); version 1 held its name only. */
+export const CHECKPOINT_VERSION = '2';
 
-export async function saveRapmCheckpoint(trainer: RapmTrainer, teacherName: string): Promise<Uint8Array> {
+export async function saveRapmCheckpoint(trainer: RapmTrainer, teacher: TeacherIdentity): Promise<Uint8Array> {
   const tensors: Record<string, tf.Tensor> = {
     ...withPrefix(trainer.trainable, 'trainable'),
     ...withPrefix(trainer.ema, 'ema'),
@@ -29,8 +34,8 @@ export async function saveRapmCheckpoint(trainer: RapmTrainer, teacherName: stri
   };
   return encodeTensorMap(tensors, {
     format: CHECKPOINT_FORMAT,
-    version: '1',
-    teacher: teacherName,
+    version: CHECKPOINT_VERSION,
+    teacher: JSON.stringify({ name: teacher.name, sha256: teacher.sha256 }),
     iteration: String(trainer.iteration),
     adamSteps: JSON.stringify([trainer.adamStudent.step, trainer.adamRel.step, trainer.adamAbs.step]),
     config: JSON.stringify(trainer.cfg),
@@ -38,18 +43,32 @@ export async function saveRapmCheckpoint(trainer: RapmTrainer, teacherName: stri
   });
 }
 
+/** Codes: not-safetensors, wrong-format, wrong-version, wrong-teacher, wrong-geometry, bad-metadata, and tensor ones. */
 export class CheckpointError extends FormatError {}
+
+/** What a checkpoint must match to be loaded. */
+export interface CheckpointExpectation {
+  /** The loaded teacher: the checkpoint must name the same one (name and sha256). */
+  teacher: TeacherIdentity;
+  /** The geometry of the shards a resumed run trains on; null to read the student only (export, preview). */
+  geometry: TrajectoryGeometry | null;
+}
 
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
- * Rebuilds a trainer from a checkpoint; the teacher must be the one the run started from.
- * Everything in the header (config, geometry, counters, tensor names and shapes) is checked
- * before a tensor is decoded, and every tensor allocated is disposed again when the file is
- * refused.
+ * Rebuilds a trainer from a checkpoint of the loaded teacher (and, to resume, of the shards'
+ * geometry). Everything in the header (teacher, config, geometry, counters, tensor names and
+ * shapes) is checked before a tensor is decoded, and every tensor allocated is disposed again
+ * when the file is refused.
  */
-export function loadRapmCheckpoint(bytes: Uint8Array, model: ModelConfig, teacher: Params): RapmTrainer {
+export function loadRapmCheckpoint(
+  bytes: Uint8Array,
+  model: ModelConfig,
+  teacher: Params,
+  expect: CheckpointExpectation,
+): RapmTrainer {
   let header: SafetensorsHeader;
   try {
     header = parseSafetensorsHeader(bytes);
@@ -64,10 +83,11 @@ export function loadRapmCheckpoint(bytes: Uint8Array, model: ModelConfig, teache
       `not a RAPM checkpoint (${describeFormat(metadata)}); pick a file saved by the studio or 'npm run distill'`,
     );
   }
-  if (metadata.teacher !== model.name) {
+  if (metadata.version !== CHECKPOINT_VERSION) {
     throw new CheckpointError(
-      'wrong-teacher',
-      `checkpoint was trained from teacher '${metadata.teacher}', but '${model.name}' is loaded; load that teacher first`,
+      'wrong-version',
+      `checkpoint version '${metadata.version ?? 'none'}' is not ${CHECKPOINT_VERSION} (version 1 did not record ` +
+        `its teacher's identity, so it cannot be checked against one); start a new run`,
     );
   }
   const bad = (message: string, violation?: LimitViolation) =>
@@ -81,15 +101,34 @@ export function loadRapmCheckpoint(bytes: Uint8Array, model: ModelConfig, teache
         new CheckpointError('bad-metadata', `checkpoint metadata: ${key} is not strict JSON (${why})`, { cause }),
     );
   };
+  const c = jsonChecks(bad);
+  const named = c.object(json('teacher'), 'teacher');
+  const loaded = expect.teacher;
+  if (
+    c.string(named.name, 'teacher.name') !== loaded.name ||
+    c.string(named.sha256, 'teacher.sha256') !== loaded.sha256
+  ) {
+    throw new CheckpointError(
+      'wrong-teacher',
+      `checkpoint was trained from teacher '${named.name}' (sha256 ${String(named.sha256).slice(0, 12)}…), but ` +
+        `'${loaded.name}' (sha256 ${loaded.sha256.slice(0, 12)}…) is loaded; load that teacher first`,
+    );
+  }
   const cfg = checkRapmConfig(json('config'), bad);
   const geometry = checkGeometry(json('geometry'), model, bad);
-  const c = jsonChecks(bad);
+  if (expect.geometry && !sameGeometry(geometry, expect.geometry)) {
+    throw new CheckpointError(
+      'wrong-geometry',
+      `checkpoint was trained on trajectories with grid ${JSON.stringify(geometry)}, but the shards have ` +
+        `${JSON.stringify(expect.geometry)}; train on the run's shards (and only those) to resume it`,
+    );
+  }
   const adamSteps = c.array(json('adamSteps'), 'adamSteps', (v, p) => c.int(v, p, 0, 'iterations'));
   if (adamSteps.length !== 3) throw bad(`adamSteps must hold 3 step counts, got ${adamSteps.length}`);
   const iteration = c.int(json('iteration'), 'iteration', 0, 'iterations');
 
   const trainer = new RapmTrainer(model, teacher, geometry, cfg);
-  const loaded: Record<string, tf.Tensor> = {};
+  const decoded: Record<string, tf.Tensor> = {};
   try {
     const required = new Map<string, readonly number[]>();
     const optional = new Map<string, readonly number[]>();
@@ -129,26 +168,26 @@ export function loadRapmCheckpoint(bytes: Uint8Array, model: ModelConfig, teache
       throw new CheckpointError('missing-tensor', `checkpoint lacks ${missing[0]} (and ${missing.length - 1} more)`);
     for (const name of header.tensors.keys()) {
       const t = decodeTensor(bytes, header, name);
-      loaded[name] = tf.tensor(t.data, t.shape, 'float32');
+      decoded[name] = tf.tensor(t.data, t.shape, 'float32');
     }
   } catch (e) {
     trainer.dispose();
-    tf.dispose(Object.values(loaded));
+    tf.dispose(Object.values(decoded));
     if (e instanceof SafetensorsError)
       throw new CheckpointError('not-safetensors', `not a readable checkpoint: ${e.message}`, { cause: e });
     throw e;
   }
   const replace = (current: Params, prefix: string): Params => {
     tf.dispose(Object.values(current));
-    return withoutPrefix(loaded, prefix);
+    return withoutPrefix(decoded, prefix);
   };
   trainer.trainable = replace(trainer.trainable, 'trainable');
   trainer.ema = replace(trainer.ema, 'ema');
   trainer.headsRel = replace(trainer.headsRel, 'headsRel');
   trainer.headsAbs = replace(trainer.headsAbs, 'headsAbs');
-  trainer.adamStudent.load(withoutPrefix(loaded, 'adamStudent'), adamSteps[0]);
-  trainer.adamRel.load(withoutPrefix(loaded, 'adamRel'), adamSteps[1]);
-  trainer.adamAbs.load(withoutPrefix(loaded, 'adamAbs'), adamSteps[2]);
+  trainer.adamStudent.load(withoutPrefix(decoded, 'adamStudent'), adamSteps[0]);
+  trainer.adamRel.load(withoutPrefix(decoded, 'adamRel'), adamSteps[1]);
+  trainer.adamAbs.load(withoutPrefix(decoded, 'adamAbs'), adamSteps[2]);
   trainer.iteration = iteration;
   return trainer;
 }

@@ -67,6 +67,17 @@ export const DEFAULT_RAPM: RapmConfig = {
   seed: 0,
 };
 
+/** When a run stores checkpoints (see checkpoint-schedule.ts); not part of the training state. */
+export interface CheckpointSchedule {
+  /** Iterations between checkpoints; 0 = by time only. */
+  everyIterations: number;
+  /** Seconds of training between checkpoints; 0 = by count only. */
+  everySeconds: number;
+}
+
+/** The studio's and `npm run distill`'s default: a reload loses at most about a minute, or 100 iterations. */
+export const DEFAULT_CHECKPOINT_SCHEDULE: Readonly<CheckpointSchedule> = { everyIterations: 100, everySeconds: 60 };
+
 /** One-line explanations of the fields, shown as hints in the studio and in `--help`. */
 export const RAPM_HINTS: Record<string, string> = {
   'student.mode': "'lora' adds low-rank adapters to the frozen teacher (small export); 'full' trains every weight.",

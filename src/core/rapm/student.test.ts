@@ -5,6 +5,7 @@ import { seededNoise } from '../diffusion/sampler';
 import { DEFAULT_RAPM } from './config';
 import { TINY_GEOMETRY, TINY_MODEL, tinyBatch, tinyTeacher } from './fixtures.test-util';
 import { exportLora, exportMerged, loadLora, sampleStudent } from './student';
+import { disposeSnapshot, snapshotStudent } from './student-snapshot';
 import { RapmTrainer } from './trainer';
 
 describe('student export', () => {
@@ -17,8 +18,10 @@ describe('student export', () => {
     });
     for (let i = 0; i < 2; i++) trainer.step(tinyBatch(i));
     const provenance = { teacher: { name: TINY_MODEL.name, sha256: 'ab'.repeat(32) }, iterations: 2 };
-    const lora = await exportLora(TINY_MODEL, trainer.cfg.student, trainer.trainable, provenance);
-    const merged = await exportMerged(TINY_MODEL, teacher, trainer.cfg.student, trainer.trainable, provenance);
+    const snapshot = snapshotStudent(trainer);
+    const lora = await exportLora(TINY_MODEL, snapshot, provenance);
+    const merged = await exportMerged(TINY_MODEL, teacher, snapshot, provenance);
+    disposeSnapshot(snapshot);
     expect(lora.byteLength).toBeLessThan(merged.byteLength);
 
     const fromLora = loadLora(lora, TINY_MODEL, provenance.teacher.sha256, teacher);
@@ -26,21 +29,26 @@ describe('student export', () => {
     expect(fromMerged.config.name).toBe(`${TINY_MODEL.name}-rapm-student`);
     const noise = seededNoise([1, 2, 3], 8, 8, 1);
     const labels = tf.tensor1d([0, 1, 2], 'int32');
-    const a = sampleStudent(fromLora.model, fromLora.params, noise, labels);
-    const b = sampleStudent(fromMerged.config, fromMerged.params, noise, labels);
+    const grid = TINY_GEOMETRY.coarseTimesteps;
+    expect(fromLora.model.studentTimesteps).toEqual(grid);
+    expect(fromMerged.config.studentTimesteps).toEqual(grid);
+    const a = sampleStudent(fromLora.model, fromLora.params, noise, labels, grid);
+    const b = sampleStudent(fromMerged.config, fromMerged.params, noise, labels, grid);
     expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-4);
     // and the student is not just the teacher
-    const t = sampleStudent(TINY_MODEL, teacher, noise, labels);
+    const t = sampleStudent(TINY_MODEL, teacher, noise, labels, grid);
     expect(tf.max(tf.abs(tf.sub(a, t))).dataSync()[0]).toBeGreaterThan(1e-4);
   });
 
   it('refuses adapters of another teacher', async () => {
     const teacher = tinyTeacher(8);
     const trainer = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, DEFAULT_RAPM);
-    const lora = await exportLora(TINY_MODEL, trainer.cfg.student, trainer.trainable, {
+    const snapshot = snapshotStudent(trainer);
+    const lora = await exportLora(TINY_MODEL, snapshot, {
       teacher: { name: 'x', sha256: '00'.repeat(32) },
       iterations: 0,
     });
+    disposeSnapshot(snapshot);
     expect(() => loadLora(lora, TINY_MODEL, '11'.repeat(32), teacher)).toThrow(/belong to teacher 'x'/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readShard, writeShard, type ShardMeta } from '../core/io/shards';
-import { samplePicks, ShardSetError, trajectorySet } from './trajectory-set';
+import { readShard, writeShard, type ShardMeta } from '../io/shards';
+import { samplePicks } from './sample-picks';
+import { ShardSetError, trajectorySet } from './trajectory-set';
 
 const META: Omit<ShardMeta, 'count'> = {
   teacher: { name: 't', sha256: 'a'.repeat(64) },
@@ -17,11 +18,12 @@ const META: Omit<ShardMeta, 'count'> = {
 
 /** K trajectories whose every value encodes (trajectory id, point): id * 10 + point. */
 function shard(ids: number[], labels: number[], meta = META) {
+  const px = meta.data.channels * meta.data.height * meta.data.width;
   const positions = Float32Array.from(
-    { length: ids.length * 3 * 4 },
-    (_, i) => ids[Math.floor(i / 12)] * 10 + Math.floor((i % 12) / 4),
+    { length: ids.length * 3 * px },
+    (_, i) => ids[Math.floor(i / (3 * px))] * 10 + Math.floor((i % (3 * px)) / px),
   );
-  const deltaPositions = new Float32Array(ids.length * 2 * 4);
+  const deltaPositions = new Float32Array(ids.length * 2 * px);
   return readShard(writeShard(meta, { positions, deltaPositions, labels: Int32Array.from(labels) }));
 }
 
@@ -47,6 +49,16 @@ describe('trajectorySet', () => {
       ]),
     ).toThrow(ShardSetError);
     expect(() => trajectorySet([])).toThrow(/import or generate/);
+  });
+
+  it('refuses shards of one grid but different image shapes', () => {
+    const larger = { ...META, data: { ...META.data, height: 3, width: 3 } };
+    expect(() =>
+      trajectorySet([
+        { name: 'a', shard: shard([0], [0]) },
+        { name: 'b', shard: shard([1], [0], larger) },
+      ]),
+    ).toThrow(/'b' holds 1x3x3 images but 'a' holds 1x2x2/);
   });
 });
 
