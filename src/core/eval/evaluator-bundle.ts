@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BundleError, SafetensorsError, type LimitViolation } from '../io/errors';
 import { describeFormat } from '../io/format-names';
 import { jsonChecks, parseHeaderJson } from '../io/json-checks';
-import { parseSafetensors } from '../io/safetensors';
+import { decodeTensor, parseSafetensorsHeader, type SafetensorsHeader } from '../io/safetensors';
 import { encodeTensorMap } from '../io/tensor-map';
 import { classifierParamShapes, type ClassifierConfig, type Params } from './classifier';
 
@@ -68,11 +68,15 @@ function parseConfig(text: string | undefined): ClassifierConfig {
   };
 }
 
-/** Loads an evaluator file into tensors (owned by the caller). Throws BundleError on any mismatch. */
-export function decodeEvaluator(bytes: Uint8Array | ArrayBuffer): Evaluator {
-  let file;
+/**
+ * Loads an evaluator file into tensors (owned by the caller). Throws BundleError on any mismatch;
+ * the header (format, config, every tensor's name, dtype and shape) is checked before any tensor is decoded.
+ */
+export function decodeEvaluator(input: Uint8Array | ArrayBuffer): Evaluator {
+  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
+  let header: SafetensorsHeader;
   try {
-    file = parseSafetensors(bytes);
+    header = parseSafetensorsHeader(bytes);
   } catch (e) {
     if (e instanceof SafetensorsError) {
       throw new BundleError('not-safetensors', `evaluator: not a readable safetensors file: ${e.message}`, {
@@ -81,22 +85,21 @@ export function decodeEvaluator(bytes: Uint8Array | ArrayBuffer): Evaluator {
     }
     throw e;
   }
-  const { format, version, config: configText, ...provenance } = file.metadata;
+  const { format, version, config: configText, ...provenance } = header.metadata;
   if (format !== EVALUATOR_FORMAT || version !== EVALUATOR_VERSION) {
     throw new BundleError(
       'wrong-format',
-      `evaluator: expected format "${EVALUATOR_FORMAT}" version "${EVALUATOR_VERSION}", got ${describeFormat(file.metadata)}; ` +
+      `evaluator: expected format "${EVALUATOR_FORMAT}" version "${EVALUATOR_VERSION}", got ${describeFormat(header.metadata)}; ` +
         'use public/evaluator.safetensors or re-create it with npm run evaluator:train',
     );
   }
   const config = parseConfig(configText);
   const shapes = classifierParamShapes(config);
-  for (const name of file.tensors.keys()) {
+  for (const name of header.tensors.keys()) {
     if (!(name in shapes)) throw new BundleError('extra-tensor', `evaluator: unexpected tensor '${name}'`);
   }
-  const checked: [string, Float32Array, number[]][] = [];
   for (const [name, shape] of Object.entries(shapes)) {
-    const t = file.tensors.get(name);
+    const t = header.tensors.get(name);
     if (!t) throw new BundleError('missing-tensor', `evaluator: tensor '${name}' is missing`);
     if (t.dtype !== 'F32')
       throw new BundleError('wrong-dtype', `evaluator: tensor '${name}' is ${t.dtype}, expected F32`);
@@ -106,9 +109,11 @@ export function decodeEvaluator(bytes: Uint8Array | ArrayBuffer): Evaluator {
         `evaluator: tensor '${name}' has shape [${t.shape.join(', ')}], the config needs [${shape.join(', ')}]`,
       );
     }
-    checked.push([name, t.data, shape]);
   }
+  const decoded = Object.entries(shapes).map(
+    ([name, shape]) => [name, decodeTensor(bytes, header, name).data, shape] as const,
+  );
   const params: Params = {};
-  for (const [name, data, shape] of checked) params[name] = tf.tensor(data, shape, 'float32');
+  for (const [name, data, shape] of decoded) params[name] = tf.tensor(data, shape, 'float32');
   return { config, params, provenance };
 }
