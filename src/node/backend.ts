@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../core/nn/wasm-kernels';
 
 export type NodeBackend = 'wasm' | 'webgpu' | 'cpu';
 export const NODE_BACKENDS: readonly NodeBackend[] = ['wasm', 'webgpu', 'cpu'];
@@ -19,6 +20,7 @@ export class BackendUnavailableError extends Error {
 }
 
 export async function useWasmBackend(): Promise<string> {
+  installWasmKernels();
   await tf.setBackend('wasm');
   await tf.ready();
   return tf.getBackend();

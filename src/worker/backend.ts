@@ -10,6 +10,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { installWasmKernels } from '../core/nn/wasm-kernels';
 import { BACKENDS, type AdapterSummary, type BackendAttempt, type BackendName, type BackendReport } from './protocol';
 
 /** Raised when no backend works at all; the message lists every backend's reason. */
@@ -33,6 +34,7 @@ setWasmPaths({
   'tfjs-backend-wasm-simd.wasm': wasmSimd,
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
 });
+installWasmKernels();
 
 type AdapterInfoSource = GPUAdapter & { info?: GPUAdapterInfo };
 

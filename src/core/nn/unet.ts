@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2d, conv2dFlops } from './conv';
+import { groupNorm } from './group-norm';
 
 export interface UNetConfig {
   imageSize: number;
@@ -189,15 +190,6 @@ export function initUnetParams(cfg: UNetConfig, seed: number): Params {
 // Layers
 
 export const silu = (x: tf.Tensor) => tf.mul(x, tf.sigmoid(x));
-
-export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  const g = Math.min(groups, c);
-  const xg = x.reshape([b, h, w, g, c / g]);
-  const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
-  const normed = tf.div(tf.sub(xg, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape([b, h, w, c]);
-  return tf.add(tf.mul(normed, gamma), beta) as tf.Tensor4D;
-}
 
 const conv = (p: Params, name: string, x: tf.Tensor4D) =>
   tf.add(conv2d(x, p[`${name}.w`] as tf.Tensor4D), p[`${name}.b`]) as tf.Tensor4D;

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../nn/conv';
-import { groupNorm, silu, type Params } from '../nn/unet';
+import { groupNorm } from '../nn/group-norm';
+import { silu, type Params } from '../nn/unet';
 import { gaussian } from '../random';
 
 const normal = (shape: number[], std: number, seed: number) =>

@@ -1,0 +1,51 @@
+/**
+ * GroupNorm (NHWC) with an explicit gradient.
+ *
+ * Why: the composed version (`tf.moments` over a 5-D view, then sub/div/mul/add) makes tfjs's
+ * autodiff emit dozens of kernels per norm, most of them rank-5 broadcasts, which tfjs-wasm runs
+ * about 20x slower than same-shape elementwise ops (docs/benchmarks.md). Here every full-size op
+ * is rank 3 ([B, H*W, C] against per-(sample, channel) [B, 1, C] coefficients) and the backward
+ * pass is the closed form:
+ *   dx = rstd * (g - mean_group(g) - xhat * mean_group(g * xhat)),  g = dy * gamma,
+ * two reductions and five elementwise ops. Same arithmetic as before: two-pass mean and biased
+ * variance per (sample, group), eps 1e-5 inside the square root.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+const EPS = 1e-5;
+
+/** [B, C] per-channel sums -> [B, 1, C] holding the mean of each channel's group. */
+function groupMean(perChannel: tf.Tensor2D, groups: number, count: number): tf.Tensor3D {
+  const [b, c] = perChannel.shape;
+  const perGroup = tf.sum(perChannel.reshape([b, groups, c / groups]), 2, true);
+  return tf.tile(tf.div(perGroup, count), [1, 1, c / groups]).reshape([b, 1, c]);
+}
+
+export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const g = Math.min(groups, c);
+  const count = h * w * (c / g);
+  const norm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xin, gam, bet, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const x3 = xin.reshape([b, h * w, c]);
+    const centred = tf.sub(x3, groupMean(tf.sum(x3, 1), g, count));
+    const variance = groupMean(tf.sum(tf.square(centred), 1), g, count);
+    const rstd = tf.rsqrt(tf.add(variance, EPS));
+    const xhat = tf.mul(centred, rstd);
+    save([xhat, rstd, gam]);
+    return {
+      value: tf.add(tf.mul(xhat, gam), bet).reshape([b, h, w, c]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, rs, gm] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor1D];
+        const dy3 = dy.reshape([b, h * w, c]);
+        const dyByChannel = tf.sum(dy3, 1) as tf.Tensor2D;
+        const dyXhatByChannel = tf.sum(tf.mul(dy3, xh), 1) as tf.Tensor2D;
+        const meanG = groupMean(tf.mul(dyByChannel, gm), g, count);
+        const meanGXhat = groupMean(tf.mul(dyXhatByChannel, gm), g, count);
+        const dx = tf.sub(tf.sub(tf.mul(dy3, tf.mul(gm, rs)), tf.mul(xh, tf.mul(meanGXhat, rs))), tf.mul(meanG, rs));
+        return [dx.reshape([b, h, w, c]), tf.sum(dyXhatByChannel, 0), tf.sum(dyByChannel, 0)];
+      },
+    };
+  });
+  return norm(x, gamma, beta) as tf.Tensor4D;
+}
