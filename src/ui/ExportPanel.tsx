@@ -1,4 +1,5 @@
 import { downloadBlob, downloadBytes } from './download';
+import { shortRunName } from './format';
 import { gridsToPng } from './grid-png';
 import { metricsCsv } from './metrics-csv';
 import { useStudio } from './store';
@@ -6,13 +7,17 @@ import { exportStudent, runMetrics } from './studio-actions';
 
 async function saveStudent(form: 'lora' | 'merged'): Promise<void> {
   const file = await exportStudent(form);
-  if (file) downloadBytes(file.bytes, file.fileName, 'application/octet-stream');
+  const run = useStudio.getState().run;
+  if (!file || !run) return;
+  // The worker names the file by teacher, form and iteration; the run's short name tells runs apart.
+  const name = file.fileName.replace(/(\.safetensors)?$/, `-run-${shortRunName(run.id)}$1`);
+  downloadBytes(file.bytes, name, 'application/octet-stream');
 }
 
 async function saveMetrics(kind: 'csv' | 'json'): Promise<void> {
   const got = await runMetrics();
   if (!got) return;
-  const name = `rapm-${got.run.id}-metrics.${kind}`;
+  const name = `rapm-${shortRunName(got.run.id)}-metrics.${kind}`;
   if (kind === 'csv') downloadBlob(new Blob([metricsCsv(got.metrics)], { type: 'text/csv' }), name);
   else
     downloadBlob(
@@ -25,8 +30,16 @@ async function saveGrid(): Promise<void> {
   const { samples, run } = useStudio.getState();
   if (!samples || !run) return;
   try {
-    const png = await gridsToPng([samples.student, samples.teacher]);
-    downloadBlob(png, `rapm-${run.id}-samples-it${samples.iteration}.png`);
+    const name = shortRunName(run.id);
+    const png = await gridsToPng(
+      [
+        { image: samples.student, caption: `Student, ${samples.steps} steps` },
+        { image: samples.teacher, caption: 'Teacher (its end points from the shards)' },
+      ],
+      samples.rows,
+      `RAPM Studio · run ${name} · iteration ${samples.iteration} · rows are classes, same seeds in both grids`,
+    );
+    downloadBlob(png, `rapm-${name}-samples-it${samples.iteration}.png`);
   } catch (err) {
     useStudio.setState({ exportError: err instanceof Error ? err.message : String(err) });
   }
@@ -63,7 +76,7 @@ export function ExportPanel() {
       <p id="export-hint" className="hint">
         {noRun
           ? 'Start or resume a run to export it.'
-          : `Run ${run.id}, iteration ${run.iteration} of ${run.iterations}.`}
+          : `Run ${shortRunName(run.id)}, iteration ${run.iteration} of ${run.iterations}.`}
       </p>
       <div className="controls wrap">
         <ExportButton off={noRun || run.config.student.mode !== 'lora'} onClick={() => void saveStudent('lora')}>

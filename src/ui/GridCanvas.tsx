@@ -29,7 +29,7 @@ export function GridCanvas({
       ref={canvas}
       width={image.width}
       height={image.height}
-      style={{ width: image.width * zoom, maxWidth: '100%' }}
+      style={{ width: image.width * zoom, maxWidth: '100%', height: 'auto' }}
       role="img"
       aria-label={label}
       data-testid={testId}

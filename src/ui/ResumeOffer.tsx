@@ -1,3 +1,4 @@
+import { shortRunName } from './format';
 import { useStudio } from './store';
 import { dismissResume, resumeRun } from './studio-actions';
 
@@ -11,10 +12,10 @@ export function ResumeOffer() {
       <ul>
         {runs.map((r) => (
           <li key={r.id}>
-            Run {r.id} from {new Date(r.createdAt).toLocaleString()}: {r.status}, checkpoint at iteration{' '}
+            Run {shortRunName(r.id)} from {new Date(r.createdAt).toLocaleString()}: {r.status}, checkpoint at iteration{' '}
             {r.checkpointIteration} of {r.iterations}.{' '}
             <button type="button" onClick={() => void resumeRun(r)}>
-              Resume run {r.id} from iteration {r.checkpointIteration}
+              Resume run {shortRunName(r.id)} from iteration {r.checkpointIteration}
             </button>
           </li>
         ))}

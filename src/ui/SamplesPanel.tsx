@@ -1,7 +1,10 @@
 import { GridCanvas } from './GridCanvas';
 import { useStudio } from './store';
 
-/** The student's samples (on its own grid) on fixed seeds and classes beside the teacher's end points for the same seeds. */
+/**
+ * The student's samples (on its own grid) on fixed seeds and classes beside the teacher's end points for
+ * the same seeds, side by side, each row labelled with its class.
+ */
 export function SamplesPanel() {
   const samples = useStudio((s) => s.samples);
   return (
@@ -15,24 +18,26 @@ export function SamplesPanel() {
             Iteration {samples.iteration}; rows are classes, same seeds in both grids.
           </p>
           <div className="pair">
-            <figure>
-              <GridCanvas
-                image={samples.student}
-                label={`Student samples, ${samples.steps} steps, iteration ${samples.iteration}`}
-                testId="student-grid"
-                stamp={samples.iteration}
-              />
-              <figcaption>Student, {samples.steps} steps</figcaption>
-            </figure>
-            <figure>
-              <GridCanvas
-                image={samples.teacher}
-                label="Teacher end points from the shards"
-                testId="teacher-grid"
-                stamp={samples.iteration}
-              />
-              <figcaption>Teacher (z̃₀ from the shards)</figcaption>
-            </figure>
+            <span className="pair-caption">class</span>
+            <span className="pair-caption">Student, {samples.steps} steps</span>
+            <span className="pair-caption">Teacher (z̃₀ from the shards)</span>
+            <div className="row-labels" aria-hidden="true">
+              {samples.rows.map((label, i) => (
+                <span key={i}>{label}</span>
+              ))}
+            </div>
+            <GridCanvas
+              image={samples.student}
+              label={`Student samples, ${samples.steps} steps, iteration ${samples.iteration}; rows are classes ${samples.rows.join(', ')}`}
+              testId="student-grid"
+              stamp={samples.iteration}
+            />
+            <GridCanvas
+              image={samples.teacher}
+              label={`Teacher end points from the shards; rows are classes ${samples.rows.join(', ')}`}
+              testId="teacher-grid"
+              stamp={samples.iteration}
+            />
           </div>
         </>
       )}

@@ -87,7 +87,8 @@ export interface StudioState {
 
   /** Rows in the metric series; bumps re-render the curves. */
   metricRows: number;
-  samples: { iteration: number; steps: number; student: GridImage; teacher: GridImage } | null;
+  /** The latest sample grids; `rows` is the class of each row. */
+  samples: { iteration: number; steps: number; student: GridImage; teacher: GridImage; rows: number[] } | null;
   /** The shown run's validation points, the teacher's lines and the best checkpoint. */
   validation: RunValidation;
 

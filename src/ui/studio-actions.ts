@@ -285,8 +285,9 @@ function subscribe(c: StudioClient): void {
     metricSeries.append(events);
     useStudio.setState({ metricRows: metricSeries.length });
   });
-  c.on('samples', ({ runId, iteration, steps, student, teacher }) => {
-    if (useStudio.getState().run?.id === runId) useStudio.setState({ samples: { iteration, steps, student, teacher } });
+  c.on('samples', ({ runId, iteration, steps, student, teacher, rows }) => {
+    if (useStudio.getState().run?.id === runId)
+      useStudio.setState({ samples: { iteration, steps, student, teacher, rows } });
   });
   c.on('validation', ({ runId, point, best }) => {
     if (useStudio.getState().run?.id !== runId) return;

@@ -237,8 +237,8 @@ export interface StudioEvents {
   };
   /** Batched: at most about 10 posts a second. */
   metrics: { runId: string; events: RapmMetrics[] };
-  /** `steps`: the student's grid size (its shards' coarse steps N). */
-  samples: { runId: string; iteration: number; steps: number; student: GridImage; teacher: GridImage };
+  /** `steps`: the student's grid size (its shards' coarse steps N); `rows`: the class of each grid row, top to bottom. */
+  samples: { runId: string; iteration: number; steps: number; student: GridImage; teacher: GridImage; rows: number[] };
   training: { run: RunInfo; state: TrainingState; itPerSec: number; phase: TrainingPhase | null };
   /** A validation of the run's EMA student finished; `best` is the best checkpoint after it. */
   validation: { runId: string; point: ValidationPoint; best: BestCheckpoint | null };

@@ -370,6 +370,7 @@ export class TrainingSession {
       student: gridImage(values, teacher.config, picks.columns),
       // a copy: the event's buffers are transferred away
       teacher: { ...this.teacherGrid, rgba: this.teacherGrid.rgba.slice() },
+      rows: Array.from(picks.labels.filter((_, i) => i % picks.columns === 0)),
     });
   }
 }
