@@ -129,6 +129,7 @@ test('trains a few iterations on WebGPU with curves and samples updating', async
   await page.getByRole('button', { name: 'Start training' }).click();
 
   await waitForRun('state running', async () => (await page.getByTestId('training-state').innerText()) === 'running');
+  await expect(page.getByRole('status', { name: 'Worker status' })).toContainText(/^Training run [0-9a-f]{8}\.$/);
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
   const bar = page.getByRole('progressbar', { name: 'Training' });
   await expect(bar).toHaveAttribute('aria-valuemax', String(RUN.iterations));
@@ -165,6 +166,10 @@ test('reloads mid-run and resumes from the checkpoint the page offers', async ()
   expect(from).toBeGreaterThanOrEqual(2);
   await snap('resume-offer.png');
   await resume.click();
+  // The form shows the resumed run's settings, not the page's defaults.
+  await openAdvanced(page);
+  await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue(String(RUN.iterations));
+  await expect(page.getByLabel('Samples every')).toHaveValue(String(RUN.sampleEvery));
 
   // The stored history comes back first, then the run continues to its end.
   await expect.poll(() => number('metric-rows')).toBeGreaterThanOrEqual(from);
@@ -213,6 +218,12 @@ test('exports the student, and the files load with the project loaders', async (
 
   const png = await downloadOf(() => page.getByRole('button', { name: 'Sample grid PNG' }).click());
   expect([...png.bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  // Worth sharing: both grids at 4x (the IHDR chunk holds width and height, big-endian).
+  const ihdr = new DataView(png.bytes.buffer, png.bytes.byteOffset + 16, 8);
+  const grid = await page.getByTestId('student-grid').evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+  expect(ihdr.getUint32(0)).toBeGreaterThan(2 * 4 * grid[0]);
+  expect(ihdr.getUint32(4)).toBeGreaterThan(4 * grid[1]);
+  expect(png.download.suggestedFilename()).toMatch(/^rapm-[0-9a-f]{8}-samples-it\d+\.png$/);
 });
 
 test('generates a 4-step student preview', async () => {
