@@ -9,15 +9,27 @@ import type { LimitViolation } from '../io/errors';
 import { jsonChecks } from '../io/json-checks';
 import { LIMITS } from '../io/limits';
 import type { ModelConfig } from '../model-config';
-import { DEFAULT_RAPM, type RapmConfig } from './config';
+import { DEFAULT_RAPM, type RapmConfig, type StudentConfig } from './config';
 import type { TrajectoryGeometry } from './trainer';
 
 type Fail = (message: string, violation?: LimitViolation) => Error;
 
+/** A student config (`path` names it in messages); missing fields take their defaults. */
+export function checkStudentConfig(raw: unknown, fail: Fail, path = 'config.student'): StudentConfig {
+  const c = jsonChecks(fail);
+  const s = { ...DEFAULT_RAPM.student, ...c.object(raw, path) };
+  return {
+    ...s,
+    mode: c.oneOf(s.mode, `${path}.mode`, ['lora', 'full'] as const),
+    rank: c.int(s.rank, `${path}.rank`, 1, 'loraRank'),
+    alpha: c.number(s.alpha, `${path}.alpha`),
+    targets: c.array(s.targets, `${path}.targets`, c.string),
+  };
+}
+
 export function checkRapmConfig(raw: unknown, fail: Fail): RapmConfig {
   const c = jsonChecks(fail);
   const o = { ...DEFAULT_RAPM, ...c.object(raw, 'config') };
-  const s = { ...DEFAULT_RAPM.student, ...c.object(o.student, 'config.student') };
   const weight = (v: unknown, path: string) => c.bounded(v, path, 0, Number.MAX_VALUE);
   const rate = (v: unknown, path: string) => c.bounded(v, path, 0, 1);
   const betas = (v: unknown, path: string): [number, number] => {
@@ -28,13 +40,7 @@ export function checkRapmConfig(raw: unknown, fail: Fail): RapmConfig {
   // Fields this version does not know are kept (a newer writer's); the known ones are replaced by their checked values.
   return {
     ...o,
-    student: {
-      ...s,
-      mode: c.oneOf(s.mode, 'config.student.mode', ['lora', 'full'] as const),
-      rank: c.int(s.rank, 'config.student.rank', 1, 'loraRank'),
-      alpha: c.number(s.alpha, 'config.student.alpha'),
-      targets: c.array(s.targets, 'config.student.targets', c.string),
-    },
+    student: checkStudentConfig(o.student, fail),
     lambdaRel: weight(o.lambdaRel, 'config.lambdaRel'),
     lambdaAbs: weight(o.lambdaAbs, 'config.lambdaAbs'),
     muRel: weight(o.muRel, 'config.muRel'),

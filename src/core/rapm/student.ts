@@ -7,13 +7,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { modelDdim, modelDenoiser } from '../diffusion/model-sampling';
 import { sampleDdim } from '../diffusion/sampler';
-import { BundleError } from '../io/errors';
+import { BundleError, SafetensorsError, type LimitViolation } from '../io/errors';
+import { describeFormat } from '../io/format-names';
+import { jsonChecks, parseHeaderJson } from '../io/json-checks';
+import { decodeTensor, parseSafetensorsHeader, type SafetensorsHeader } from '../io/safetensors';
 import { saveModelBundle } from '../io/bundle';
-import { decodeTensorMap, encodeTensorMap } from '../io/tensor-map';
+import { encodeTensorMap } from '../io/tensor-map';
 import type { ModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
-import type { StudentConfig } from './config';
-import { mergeStudent } from './lora';
+import { checkStudentConfig } from './config-check';
+import { loraTargets, mergeStudent } from './lora';
 import type { StudentSnapshot } from './student-snapshot';
 import type { TeacherModel } from './teacher-model';
 
@@ -130,27 +133,78 @@ export function loadLora(
   teacherSha256: string,
   teacher: Params,
 ): { model: ModelConfig; params: Params } {
-  const { tensors, metadata } = decodeTensorMap(bytes);
+  let header: SafetensorsHeader;
+  try {
+    header = parseSafetensorsHeader(bytes);
+  } catch (e) {
+    if (!(e instanceof SafetensorsError)) throw e;
+    throw new BundleError('not-safetensors', `not a readable LoRA export: ${e.message}`, { cause: e });
+  }
+  const { metadata } = header;
   if (metadata.format !== LORA_FORMAT) {
-    tf.dispose(Object.values(tensors));
     throw new BundleError(
       'wrong-format',
-      `not a LoRA export (format '${metadata.format ?? 'none'}'); load merged students as models`,
+      `not a LoRA export (${describeFormat(metadata)}); load merged students as models`,
     );
   }
-  const base = JSON.parse(metadata.teacher) as { name: string; sha256: string };
+  const bad = (message: string, violation?: LimitViolation) =>
+    new BundleError('bad-config', `LoRA export: ${message}; export the student again`, { violation });
+  const json = (key: string): unknown => {
+    const text = metadata[key];
+    if (text === undefined) throw bad(`__metadata__.${key} is missing`);
+    return parseHeaderJson(
+      text,
+      (why, cause) =>
+        new BundleError('bad-config', `LoRA export: __metadata__.${key} is not strict JSON (${why})`, { cause }),
+    );
+  };
+  const c = jsonChecks(bad);
+  const named = c.object(json('teacher'), 'teacher');
+  const base = { name: c.string(named.name, 'teacher.name'), sha256: c.string(named.sha256, 'teacher.sha256') };
   if (base.name !== teacherModel.name || base.sha256 !== teacherSha256) {
-    tf.dispose(Object.values(tensors));
     throw new BundleError(
       'wrong-format',
       `these adapters belong to teacher '${base.name}' (${base.sha256.slice(0, 12)}), not '${teacherModel.name}' (${teacherSha256.slice(0, 12)}); load that teacher first`,
     );
   }
-  const student = JSON.parse(metadata.student) as StudentConfig;
-  const params = mergeStudent(teacher, tensors, student);
-  tf.dispose(Object.values(tensors));
-  const model: ModelConfig = { ...teacherModel, name: `${teacherModel.name}-rapm-student` };
+  const student = checkStudentConfig(json('student'), bad, 'student');
+  if (student.mode !== 'lora') throw bad(`student.mode is '${student.mode}': a LoRA export holds adapters only`);
   // files written before the grid was recorded say nothing: their samplers fall back to a spacing
-  if (metadata.timesteps !== undefined) model.studentTimesteps = JSON.parse(metadata.timesteps) as number[];
+  let timesteps: number[] | undefined;
+  if (metadata.timesteps !== undefined) {
+    const T = teacherModel.schedule.trainSteps;
+    timesteps = c.array(json('timesteps'), 'timesteps', (v, p) => c.int(v, p, 0, T - 1), 'slots');
+    if (timesteps.length === 0 || timesteps.some((t, i) => i > 0 && t >= timesteps![i - 1]))
+      throw bad(`timesteps must be a non-empty descending grid, got [${timesteps}]`);
+  }
+  const expected = new Map<string, number[]>();
+  for (const name of loraTargets(teacher, student)) {
+    const shape = teacher[name].shape;
+    expected.set(`lora.${name}.A`, [shape.slice(0, -1).reduce((a, b) => a * b, 1), student.rank]);
+    expected.set(`lora.${name}.B`, [student.rank, shape[shape.length - 1]]);
+  }
+  for (const [name, entry] of header.tensors) {
+    const want = expected.get(name);
+    if (!want) throw new BundleError('extra-tensor', `LoRA export: tensor '${name}' adapts nothing of this teacher`);
+    if (entry.dtype !== 'F32' && entry.dtype !== 'F16')
+      throw new BundleError('wrong-dtype', `LoRA export: tensor '${name}' is ${entry.dtype}, not F32 or F16`);
+    if (entry.shape.join() !== want.join())
+      throw new BundleError(
+        'wrong-shape',
+        `LoRA export: tensor '${name}' has shape [${entry.shape}], rank ${student.rank} needs [${want}]`,
+      );
+  }
+  const missing = [...expected.keys()].filter((n) => !header.tensors.has(n));
+  if (missing.length)
+    throw new BundleError('missing-tensor', `LoRA export lacks ${missing[0]} (and ${missing.length - 1} more)`);
+  const adapters: Params = {};
+  for (const name of header.tensors.keys()) {
+    const t = decodeTensor(bytes, header, name);
+    adapters[name] = tf.tensor(t.data, t.shape, 'float32');
+  }
+  const params = mergeStudent(teacher, adapters, student);
+  tf.dispose(Object.values(adapters));
+  const model: ModelConfig = { ...teacherModel, name: `${teacherModel.name}-rapm-student` };
+  if (timesteps) model.studentTimesteps = timesteps;
   return { model, params };
 }
