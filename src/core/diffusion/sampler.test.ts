@@ -49,6 +49,28 @@ describe('sampleDdim', () => {
     }
   }
 
+  it('ends inside the data range when the DDIM clips, and only then', () => {
+    // Even a perfect model of x0 on the range's bounds overshoots them at the last step, which
+    // lands at alpha_bar(0) < 1 and so keeps sqrt(1 - alpha_bar(0)) of the noise.
+    const x0 = tf.sign(tf.randomNormal([2, 4, 4, 1], 0, 1, 'float32', 8)) as tf.Tensor4D;
+    const run = (clipSample: [number, number] | null) => {
+      const ddim = new Ddim({ schedule: SD_SCHEDULE, prediction: 'epsilon', setAlphaToOne: false, clipSample });
+      const noise = seededNoise([5, 6], 4, 4, 1);
+      const opts = { steps: 4, spacing: 'trailing', guidanceScale: 1, numClasses: 10 } as const;
+      const { samples } = sampleDdim(ddim, oracle(ddim, x0), noise, labels(), opts);
+      const bounds = [tf.min(samples).dataSync()[0], tf.max(samples).dataSync()[0]];
+      tf.dispose([noise, samples]);
+      return bounds;
+    };
+    const [rawLo, rawHi] = run(null);
+    expect(Math.max(-rawLo, rawHi)).toBeGreaterThan(1);
+    const [lo, hi] = run([-1, 1]);
+    expect(lo).toBeGreaterThanOrEqual(-1);
+    expect(hi).toBeLessThanOrEqual(1);
+    expect(lo === -1 || hi === 1).toBe(true); // the clamp binds: some pixels end exactly at a bound
+    x0.dispose();
+  });
+
   it('keeps the points at RAPM coarse boundaries and the first fine step out of each', () => {
     const ddim = makeDdim('epsilon');
     const { coarse, fine, coarseIndex } = rapmGrids(1000, 4, 8);

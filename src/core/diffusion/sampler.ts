@@ -4,6 +4,7 @@
  * Each step goes to the NEXT entry of the grid (the DDIM paper's sub-sequence tau), the last one to t = -1.
  * diffusers instead steps to t - T // n, which leaves the grid when n does not divide T (trailing 32:
  * 937 -> 906 while the grid says 905); RAPM needs the trajectory to hit its coarse boundaries exactly.
+ * With the DDIM's clipSample set, the final samples are clamped to that data range as well.
  */
 import * as tf from '@tensorflow/tfjs';
 import { gaussianBatch } from '../random';
@@ -70,6 +71,15 @@ export function sampleDdim(
       const next = tf.tidy(() => ddim.step(model(z, t, labels), z, t, s));
       if (z !== noise) z.dispose();
       z = next;
+    }
+    // The last step lands at alpha_bar(0) < 1 (set_alpha_to_one off), so z keeps sqrt(1 - a_0) of
+    // the predicted noise: about 0.01 eps, enough to leave the data range by a few percent even
+    // though each step's x0 was clipped. Where the model clips, its samples end in its range too.
+    const range = ddim.config.clipSample;
+    if (range && z !== noise) {
+      const kept = tf.clipByValue(z, range[0], range[1]) as tf.Tensor4D;
+      z.dispose();
+      z = kept;
     }
   } catch (err) {
     // A failing denoiser (e.g. out of GPU memory) must not strand the kept points or the current state.
