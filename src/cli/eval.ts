@@ -11,7 +11,8 @@
  * FID against the held-out MNIST test split, on the evaluator's 128-d penultimate features, and
  * class accuracy (the share of conditional samples the evaluator assigns to the requested class).
  * K samples (default 1000) with fixed seeds 0..K-1 and balanced classes (label = k % 10), so
- * every model and sampler is scored on the same initial noise.
+ * every model and sampler is scored on the same initial noise. Beside them, pixel statistics of the
+ * samples and of the real test digits, overall and per class (src/core/eval/pixel-stats.ts).
  */
 import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { sampleModel } from '../core/diffusion/model-sampling';
 import { decodeEvaluator } from '../core/eval/evaluator-bundle';
 import { fidOfFeatures } from '../core/eval/fid';
 import { classAccuracy, classifyImages } from '../core/eval/metrics';
+import { MNIST_PIXEL_STATS, pixelStatsByClass, type PixelStats } from '../core/eval/pixel-stats';
 import { decodeSampleSet, encodeSampleSet, meanPixelRmse, type SampleSet } from '../core/eval/sample-set';
 import { FormatError } from '../core/io/errors';
 import { num, parseCli, runCli, UsageError } from '../node/args';
@@ -50,6 +52,33 @@ const args = parseCli('npm run eval -- [options]', {
   },
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend' },
 });
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+/** One table: each statistic of the samples with the real digits' in brackets, overall then per class. */
+function printPixelStats(samples: { all: PixelStats; perClass: PixelStats[] }, real: typeof samples): void {
+  console.log(
+    '\npixel statistics, samples (real test digits): mean intensity; ink = share of pixels > 0; ' +
+      'border = share of the 4-px border > -0.5; border energy = mean (x + 1)^2 on that border',
+  );
+  console.log('| class | n | mean | ink | border | border energy | min .. max |');
+  console.log('|---|---:|---:|---:|---:|---:|---|');
+  const rows: [string, PixelStats, PixelStats][] = [
+    ['all', samples.all, real.all],
+    ...samples.perClass.map((s, c): [string, PixelStats, PixelStats] => [String(c), s, real.perClass[c]]),
+  ];
+  for (const [name, s, r] of rows) {
+    if (s.count === 0) continue;
+    const cells = [
+      `${s.meanIntensity.toFixed(3)} (${r.meanIntensity.toFixed(3)})`,
+      `${pct(s.inkShare)} (${pct(r.inkShare)})`,
+      `${pct(s.borderBright)} (${pct(r.borderBright)})`,
+      `${s.borderEnergy.toFixed(4)} (${r.borderEnergy.toFixed(4)})`,
+      `${s.min.toFixed(3)} .. ${s.max.toFixed(3)}`,
+    ];
+    console.log(`| ${name} | ${s.count} | ${cells.join(' | ')} |`);
+  }
+}
 
 /** The evaluator scores 1x28x28 digits; `what` names the source ("FILE draws", "FILE holds"). */
 function assertEvaluatorSize(d: { channels: number; height: number; width: number }, what: string): void {
@@ -148,6 +177,8 @@ async function main(): Promise<void> {
   const real = classifyImages(evaluator.config, evaluator.params, test.images, test.count);
   const fid = fidOfFeatures(sampled.features, n, real.features, test.count, sampled.featureDim);
   const accuracy = classAccuracy(sampled.predictions, labels);
+  const pixels = pixelStatsByClass(images, labels, 10, MNIST_PIXEL_STATS);
+  const realPixels = pixelStatsByClass(test.images, test.labels, 10, MNIST_PIXEL_STATS);
   if (against) {
     const rmse = meanPixelRmse(samples, against);
     const ref = classifyImages(evaluator.config, evaluator.params, against.images, n);
@@ -164,10 +195,13 @@ async function main(): Promise<void> {
     seed: seed0,
     fid,
     classAccuracy: accuracy,
+    pixelStats: pixels,
+    realPixelStats: realPixels.all,
     seconds,
     date: new Date().toISOString(),
   };
-  console.log(`| ${label} | ${fid.toFixed(1)} | ${(100 * accuracy).toFixed(1)}% | ${n} |`);
+  printPixelStats(pixels, realPixels);
+  console.log(`\n| ${label} | ${fid.toFixed(1)} | ${(100 * accuracy).toFixed(1)}% | ${n} |`);
   if (args.json) await appendFile(String(args.json), `${JSON.stringify(out)}\n`);
 }
 
