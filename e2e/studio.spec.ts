@@ -226,7 +226,7 @@ test('exports the student, and the files load with the project loaders', async (
   expect(png.download.suggestedFilename()).toMatch(/^rapm-[0-9a-f]{8}-samples-it\d+\.png$/);
 });
 
-test('generates a 4-step student preview', async () => {
+test('generates a student preview on the 2-step grid its shards have', async () => {
   await page.getByLabel('Model').selectOption('student');
   await page.getByLabel('Count').fill('2');
   await page.getByRole('button', { name: 'Generate preview' }).click();
