@@ -214,8 +214,16 @@ export class TrainingSession {
   async stop(): Promise<RunInfo> {
     this.stopRequested = true;
     this.pauseRequested = false;
-    if (this.state !== 'idle') this.state = 'stopping';
-    this.setPhase(this.state === 'stopping' ? `stopping after iteration ${this.run.iteration + 1}` : null);
+    const was = this.state;
+    if (was !== 'idle') this.state = 'stopping';
+    // A paused loop has no iteration in flight: it goes straight to the final checkpoint.
+    this.setPhase(
+      was === 'running'
+        ? `stopping after iteration ${this.run.iteration + 1}`
+        : was === 'paused'
+          ? 'stopping: saving the final checkpoint'
+          : null,
+    );
     this.wake?.();
     await this.done;
     return this.info();
