@@ -1,5 +1,6 @@
 /**
  * npx tsx scripts/readme-screenshot.ts [--out docs/studio.png] [--until 16] [--iterations 300] [--sample-every 5]
+ *   [--backend webgpu|wasm|webgl]
  *
  * The README's picture of the studio mid-training: builds the app and serves the build (as the
  * e2e tests do), opens it in a fresh profile in headless Chromium with the e2e launch settings
@@ -7,7 +8,7 @@
  * full-size RAPM run with the default settings (only the run's length and sample interval set),
  * waits until `--until` iterations have run and the sample grid shows a refresh from that
  * stretch, and saves the top of the page at 1366x900. On SwiftShader this is slow: 16 iterations took
- * 30 minutes on the 2-core development machine (busy with other jobs).
+ * 30 minutes on the 2-core development machine (busy with other jobs); `--backend wasm` is much faster there.
  * Rerun it after replacing public/teacher.safetensors and public/shards.
  */
 import { mkdirSync } from 'node:fs';
@@ -23,6 +24,8 @@ const { values: flags } = parseArgs({
     iterations: { type: 'string', default: '300' },
     'sample-every': { type: 'string', default: '5' },
     port: { type: 'string', default: '4175' },
+    /** Pins the page's backend (`?backend=`); wasm is much faster than WebGPU on SwiftShader. */
+    backend: { type: 'string', default: 'webgpu' },
   },
 });
 const until = Number(flags.until);
@@ -66,8 +69,12 @@ try {
     }
   };
 
-  await page.goto(url);
-  await waitFor('the WebGPU backend', async () => (await page.getByTestId('backend').innerText()) === 'webgpu', 10);
+  await page.goto(`${url}?backend=${flags.backend}`);
+  await waitFor(
+    `the ${flags.backend} backend`,
+    async () => (await page.getByTestId('backend').innerText()) === flags.backend,
+    10,
+  );
   const teacher = page.getByTestId('teacher-name');
   const noTeacher = page.getByTestId('no-teacher');
   await waitFor('the built-in teacher', async () => (await teacher.count()) + (await noTeacher.count()) > 0, 10);

@@ -72,7 +72,7 @@ export function LiveChart({ title, curves, range, logScale = false, lines = [], 
       },
       axes: [
         { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, size: 30 },
-        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, size: 44 },
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, size: 52 },
       ],
       series: [
         { label: 'iteration' },

@@ -48,7 +48,7 @@ export function ValidationChart({
       scales: { x: { time: false }, y: { range: rangeWithLines(lines) } },
       axes: [
         { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, size: 30 },
-        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, size: 44 },
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, size: 52 },
       ],
       series: [
         { label: 'iteration' },
