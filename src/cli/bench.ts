@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--batches 1,8,32] [--runs 5] [--iterations 5]
+ * npm run bench -- [--batches 1,8,32] [--runs 5] [--iterations 5] [--no-rapm]
  *
  * The numbers of docs/benchmarks.md on this machine's CPU (tfjs wasm): the MNIST UNet's forward
  * and forward+backward throughput beside the wasm matMul peak, and one RAPM iteration at batch 1
@@ -20,6 +20,7 @@ const args = parseCli('npm run bench -- [options]', {
   runs: { type: 'string', default: '5', help: 'timed runs per figure (median reported)' },
   matmul: { type: 'string', default: '1024', help: 'side of the square matMul peak test' },
   iterations: { type: 'string', default: '5', help: 'timed RAPM iterations per figure' },
+  'no-rapm': { type: 'boolean', help: 'UNet rows only (the comparison with scripts/torch-unet-bench.py)' },
 });
 
 const SLOTS = 4;
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     .split(',')
     .map((s) => num(s.trim(), 'batches'));
   await printUnetTable(batches, runs);
-  await rapmRow(num(args.iterations, 'iterations'));
+  if (!args['no-rapm']) await rapmRow(num(args.iterations, 'iterations'));
   console.log(`\ntensors left: ${tf.memory().numTensors}`);
 }
 
