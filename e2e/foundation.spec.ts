@@ -28,7 +28,7 @@ test('starts the worker on WebGPU without errors or off-site requests', async ({
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   const offsite = watchOffsiteRequests(page, baseURL);
-  await page.goto('/');
+  await page.goto('/?backend=webgpu');
 
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
   await expect(page.getByTestId('adapter')).not.toBeEmpty();

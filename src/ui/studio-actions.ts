@@ -259,11 +259,31 @@ export async function generateShards(): Promise<void> {
 
 // ---------- Start-up ----------
 
-/** `?backend=wasm` (or webgl, webgpu) pins one backend, to compare them or to test a fallback. */
-function backendsFromUrl(): BackendName[] | undefined {
+/** `?backend=wasm` (or webgl, webgpu) pins one backend instead of timing them all. */
+export function pinnedBackend(): BackendName | undefined {
   const wanted = new URLSearchParams(location.search).get('backend');
-  const pinned = BACKENDS.find((b) => b === wanted);
-  return pinned ? [pinned] : undefined;
+  return BACKENDS.find((b) => b === wanted);
+}
+
+/**
+ * tfjs keeps one backend per worker, so another choice means a fresh page: the URL carries it
+ * (`?backend=`; "auto" drops it, `?calibrate` measures again instead of using the stored answer).
+ */
+export function chooseBackend(backend: BackendName | 'auto', remeasure = false): void {
+  const url = new URL(location.href);
+  if (backend === 'auto') url.searchParams.delete('backend');
+  else url.searchParams.set('backend', backend);
+  if (remeasure) url.searchParams.set('calibrate', '');
+  location.assign(url);
+}
+
+/** Reads and drops `?calibrate`, so that a later reload uses the new measurement. */
+function takeRemeasure(): boolean {
+  const url = new URL(location.href);
+  if (!url.searchParams.has('calibrate')) return false;
+  url.searchParams.delete('calibrate');
+  history.replaceState(history.state, '', url);
+  return true;
 }
 
 /** A run the page can pick up again: it was cut short and has a checkpoint to continue from. */
@@ -318,7 +338,11 @@ export async function startStudio(): Promise<void> {
   client = startStudioWorker();
   subscribe(client);
   try {
-    const backend = await client.call('init', { backends: backendsFromUrl() });
+    const backend = await client.call('init', {
+      backend: pinnedBackend(),
+      batch: useStudio.getState().config.batchSize,
+      remeasure: takeRemeasure(),
+    });
     useStudio.setState({ backend, phase: 'ready', status: `Ready on ${backend.backend}.` });
   } catch (err) {
     useStudio.setState({ phase: 'failed', status: `No backend: ${errorText(err)}` });

@@ -1,121 +1,213 @@
 /**
- * Picks the fastest tfjs backend this browser can actually run: WebGPU, then WebGL, then
- * wasm. Each candidate is probed first so that a failure carries its real cause (tfjs itself
- * only logs a warning and returns false), and then smoke-tested with one op read back,
- * because a backend can initialise and still fail on its first shader.
+ * Picks the tfjs backend by measured speed. wasm starts here, in the studio worker, and times
+ * one UNet forward+backward (calibration.ts); WebGL and WebGPU each start and time the same step
+ * in a throwaway worker (calibration.worker.ts). The fastest is used. The answer is stored
+ * (calibration-store.ts), so a reload on the same machine starts it without measuring again.
+ *
+ * wasm goes first and has no deadline: its cost is known and bounded. A GPU backend on a
+ * software adapter (SwiftShader compiles every shader on first use, for minutes) could hold up
+ * the page, so each GPU candidate is stopped at a deadline relative to wasm's whole calibration;
+ * a hardware adapter gets a longer one, since its first step compiles every kernel. The two GPU
+ * candidates run side by side, which costs a deadline once instead of twice.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { installWasmKernels } from '../core/nn/wasm-kernels';
-import { BACKENDS, type AdapterSummary, type BackendAttempt, type BackendName, type BackendReport } from './protocol';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { NoBackendError, reasonOf, startBackend } from './backend-start';
+import { calibrate, CALIBRATION_MODEL } from './calibration';
+import { storeCalibration, storedCalibration } from './calibration-store';
+import type { CalibrationJob, CalibrationMessage } from './calibration.worker';
+import type { BackendAttempt, BackendName, BackendReport, InitRequest, WasmInfo } from './protocol';
 
-/** Raised when no backend works at all; the message lists every backend's reason. */
-export class NoBackendError extends Error {
-  constructor(readonly attempts: BackendAttempt[]) {
-    super(
-      'No tfjs backend could start in this browser: ' +
-        attempts.map((a) => `${a.backend}: ${a.reason}`).join('; ') +
-        '. Use a recent Chrome or Edge with hardware acceleration enabled.',
-    );
-    this.name = 'NoBackendError';
-  }
+const GPU_BACKENDS = ['webgl', 'webgpu'] as const;
+
+/** A GPU candidate may take this many times wasm's whole calibration (start included)... */
+const DEADLINE_FACTOR = 1.5;
+/** ...but never less than this, since its first step compiles every kernel. */
+const MIN_DEADLINE_MS = 15_000;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function wasmInfo(): WasmInfo {
+  return { threads: getThreadsCount(), isolated: self.crossOriginIsolated === true };
 }
 
-/** A probe's verdict: the adapter it found, or why the backend cannot run here. */
-class BackendUnavailable extends Error {}
-
-// The .wasm binaries are bundled as assets by Vite, so the wasm backend never reaches for a CDN.
-setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
-});
-installWasmKernels();
-
-type AdapterInfoSource = GPUAdapter & { info?: GPUAdapterInfo };
-
-async function probeWebgpu(): Promise<AdapterSummary> {
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    throw new BackendUnavailable('navigator.gpu missing (this browser or context does not expose WebGPU)');
-  }
-  const adapter = (await navigator.gpu.requestAdapter()) as AdapterInfoSource | null;
-  if (!adapter) {
-    throw new BackendUnavailable('navigator.gpu.requestAdapter() returned null (no usable GPU adapter)');
-  }
-  // `adapter.info` replaced `requestAdapterInfo()`; older browsers only have the latter.
-  const info = adapter.info ?? (await adapter.requestAdapterInfo?.());
-  return {
-    vendor: info?.vendor ?? '',
-    architecture: info?.architecture ?? '',
-    device: info?.device ?? '',
-    description: info?.description ?? '',
-  };
-}
-
-async function probeWebgl(): Promise<AdapterSummary> {
-  if (typeof OffscreenCanvas === 'undefined') {
-    throw new BackendUnavailable('OffscreenCanvas missing (WebGL cannot run inside a worker here)');
-  }
-  const canvas = new OffscreenCanvas(1, 1);
-  const gl = canvas.getContext('webgl2') ?? canvas.getContext('webgl');
-  if (!gl) throw new BackendUnavailable('OffscreenCanvas.getContext("webgl2"/"webgl") returned null');
-  const debug = gl.getExtension('WEBGL_debug_renderer_info');
-  return {
-    vendor: String(gl.getParameter(debug ? debug.UNMASKED_VENDOR_WEBGL : gl.VENDOR)),
-    architecture: '',
-    device: '',
-    description: String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER)),
-  };
-}
-
-async function probeWasm(): Promise<null> {
-  if (typeof WebAssembly === 'undefined') throw new BackendUnavailable('WebAssembly missing');
-  return null;
-}
-
-const probes: Record<BackendName, () => Promise<AdapterSummary | null>> = {
-  webgpu: probeWebgpu,
-  webgl: probeWebgl,
-  wasm: probeWasm,
-};
-
-async function smokeTest(): Promise<void> {
-  const y = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.scalar(1)));
+async function pinned(backend: BackendName, onStatus: (message: string) => void): Promise<BackendReport> {
+  onStatus(`Starting ${backend}…`);
+  const started = performance.now();
   try {
-    const values = await y.data();
-    if (values[0] !== 2 || values[1] !== 3) throw new BackendUnavailable(`smoke test computed [${values}]`);
-  } finally {
-    y.dispose();
+    const adapter = await startBackend(backend);
+    return {
+      backend,
+      adapter,
+      attempts: [{ backend, ok: true, adapter, startMs: performance.now() - started }],
+      choice: 'pinned',
+      why: `${backend} was asked for (?backend=${backend}), so nothing was timed.`,
+      calibration: null,
+      measuredAt: null,
+      wasm: backend === 'wasm' ? wasmInfo() : null,
+    };
+  } catch (err) {
+    throw new NoBackendError([{ backend, ok: false, reason: reasonOf(err) }]);
   }
 }
 
-function reasonOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** Starts `backend` in a calibration worker and times it, terminating the worker at its deadline. */
+function timeInWorker(
+  backend: BackendName,
+  batch: number,
+  reference: { backend: BackendName; totalMs: number } | null,
+): Promise<BackendAttempt> {
+  return new Promise((resolve) => {
+    const worker = new Worker(new URL('./calibration.worker.ts', import.meta.url), {
+      type: 'module',
+      name: `calibrate-${backend}`,
+    });
+    const begun = performance.now();
+    const attempt: BackendAttempt = { backend, ok: false };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve(attempt);
+    };
+    const arm = (minimum: number) => {
+      if (!reference) return;
+      const limit = Math.max(minimum, DEADLINE_FACTOR * reference.totalMs);
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => {
+          attempt.stoppedAfterMs = performance.now() - begun;
+          attempt.reason = `slower than ${reference.backend}: stopped after ${seconds(attempt.stoppedAfterMs)}`;
+          finish();
+        },
+        Math.max(0, limit - (performance.now() - begun)),
+      );
+    };
+    arm(MIN_DEADLINE_MS);
+    worker.addEventListener('message', (e: MessageEvent<CalibrationMessage>) => {
+      const message = e.data;
+      if (message.type === 'started') {
+        attempt.adapter = message.adapter;
+        attempt.startMs = message.startMs;
+      } else if (message.type === 'skipped') {
+        attempt.reason =
+          `a software adapter (a CPU rasteriser): not timed, since wasm runs on the same CPU without ` +
+          `translating every kernel, and its first step alone compiles shaders for minutes (use the control to try it)`;
+        finish();
+      } else if (message.type === 'timed') {
+        attempt.ok = true;
+        attempt.stepMs = message.stepMs;
+        finish();
+      } else {
+        attempt.reason = message.started ? `calibration failed: ${message.reason}` : message.reason;
+        finish();
+      }
+    });
+    worker.addEventListener('error', (e) => {
+      e.preventDefault();
+      attempt.reason = `its calibration worker failed: ${e.message || 'it did not load'}`;
+      finish();
+    });
+    const job: CalibrationJob = { backend, batch, skipSoftware: reference !== null };
+    worker.postMessage(job);
+  });
 }
 
-export async function selectBackend(
-  onStatus: (message: string) => void,
-  backends: readonly BackendName[] = BACKENDS,
-): Promise<BackendReport> {
-  const attempts: BackendAttempt[] = [];
-  for (const backend of backends) {
-    onStatus(`Trying ${backend}…`);
-    try {
-      const adapter = await probes[backend]();
-      if (!(await tf.setBackend(backend))) {
-        throw new BackendUnavailable(`tf.setBackend('${backend}') failed to initialise (see the worker console)`);
+function describeWinner(best: BackendAttempt, attempts: BackendAttempt[], batch: number): string {
+  const others = attempts.filter((a) => a !== best);
+  const skipped = others.filter((a) => !a.ok && a.startMs !== undefined && a.adapter?.software);
+  const slower = others.filter((a) => a.ok || a.stoppedAfterMs !== undefined).map((a) => a.backend);
+  const failed = others
+    .filter((a) => !a.ok && a.stoppedAfterMs === undefined && !skipped.includes(a))
+    .map((a) => a.backend);
+  let why =
+    `${best.backend} is the fastest measured: ${Math.round(best.stepMs ?? 0)} ms per UNet ` +
+    `forward+backward at batch ${batch}`;
+  if (slower.length) why += `; ${slower.join(' and ')} ${slower.length > 1 ? 'were' : 'was'} slower`;
+  if (skipped.length) {
+    why += `; ${skipped.map((a) => a.backend).join(' and ')} run on a software adapter (no GPU) and were not timed`;
+  }
+  if (failed.length) why += `; ${failed.join(' and ')} could not be timed`;
+  return `${why}.`;
+}
+
+async function measure(onStatus: (message: string) => void, batch: number): Promise<BackendReport> {
+  onStatus('Starting wasm…');
+  const begun = performance.now();
+  const wasm: BackendAttempt = { backend: 'wasm', ok: false, adapter: null };
+  try {
+    await startBackend('wasm');
+    wasm.startMs = performance.now() - begun;
+    onStatus(`Timing wasm: one UNet forward+backward at batch ${batch}…`);
+    wasm.stepMs = await calibrate(batch);
+    wasm.ok = true;
+  } catch (err) {
+    wasm.reason = reasonOf(err);
+  }
+  const reference = wasm.ok ? { backend: wasm.backend, totalMs: performance.now() - begun } : null;
+  onStatus(`Timing ${GPU_BACKENDS.join(' and ')}${reference ? ' (stopped if they lag well behind wasm)' : ''}…`);
+  const gpu = await Promise.all(GPU_BACKENDS.map((b) => timeInWorker(b, batch, reference)));
+  const attempts = [wasm, ...gpu];
+  const timed = attempts.filter((a) => a.ok).sort((a, b) => (a.stepMs ?? 0) - (b.stepMs ?? 0));
+  for (const winner of timed) {
+    if (winner.backend !== 'wasm') {
+      onStatus(`Starting ${winner.backend}, the fastest measured…`);
+      try {
+        await startBackend(winner.backend);
+      } catch (err) {
+        winner.ok = false;
+        winner.reason = `timed, then failed to start here: ${reasonOf(err)}`;
+        continue;
       }
-      await tf.ready();
-      await smokeTest();
-      attempts.push({ backend, ok: true });
-      return { backend, adapter, attempts };
-    } catch (err) {
-      attempts.push({ backend, ok: false, reason: reasonOf(err) });
     }
+    for (const a of attempts) if (a !== winner && a.ok) a.reason = `slower than ${winner.backend}`;
+    const wasmUsed = winner.backend === 'wasm';
+    // The loser's memory and threads are freed; tfjs keeps one backend per worker anyway.
+    if (!wasmUsed && tf.findBackend('wasm')) tf.removeBackend('wasm');
+    return {
+      backend: winner.backend,
+      adapter: winner.adapter ?? null,
+      attempts,
+      choice: 'calibrated',
+      why: describeWinner(winner, attempts, batch),
+      calibration: { model: CALIBRATION_MODEL.name, batch },
+      measuredAt: Date.now(),
+      wasm: wasmUsed ? wasmInfo() : null,
+    };
   }
   throw new NoBackendError(attempts);
+}
+
+/**
+ * Starts the backend this machine runs fastest, measuring it unless a stored calibration for
+ * the same browser, core count, isolation, model and batch exists (`remeasure` ignores it; the
+ * adapters are not part of the key because asking for one can take seconds where WebGPU runs
+ * on the CPU). `backend` pins one instead, as `?backend=` does.
+ */
+export async function selectBackend(
+  onStatus: (message: string) => void,
+  { backend, batch, remeasure }: InitRequest,
+): Promise<BackendReport> {
+  if (backend) return pinned(backend, onStatus);
+  const key = JSON.stringify({
+    browser: navigator.userAgent,
+    cores: navigator.hardwareConcurrency,
+    isolated: self.crossOriginIsolated === true,
+    model: CALIBRATION_MODEL.name,
+    batch,
+  });
+  const stored = remeasure ? null : await storedCalibration(key);
+  if (stored) {
+    const { report } = stored;
+    onStatus(`Starting ${report.backend} (the fastest when last measured)…`);
+    try {
+      await startBackend(report.backend);
+      return { ...report, choice: 'stored', wasm: report.backend === 'wasm' ? wasmInfo() : null };
+    } catch {
+      // The stored winner no longer starts (a driver changed under the same name): measure again.
+    }
+  }
+  const report = await measure(onStatus, batch);
+  await storeCalibration({ key, report });
+  return report;
 }

@@ -10,7 +10,7 @@ import type { QualityScore, TeacherReference, ValidationPoint } from '../core/ra
 
 export type { ModelConfig, RapmConfig, RapmMetrics, QualityScore, TeacherReference, ValidationPoint };
 
-/** In order of preference: the fastest first. */
+/** Every backend the studio can run on. */
 export const BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
@@ -20,24 +20,62 @@ export interface AdapterSummary {
   architecture: string;
   device: string;
   description: string;
+  /**
+   * A software rasteriser on the CPU (SwiftShader, llvmpipe, WARP...), by the browser's own flag
+   * (`isFallbackAdapter`) or by its name: it is a GPU API without a GPU.
+   */
+  software: boolean;
 }
 
-/** One backend tried, in order of preference; `reason` says why it was not used. */
+/** One backend tried: whether it started, what one calibration step cost, why it was not used. */
 export interface BackendAttempt {
   backend: BackendName;
   ok: boolean;
+  adapter?: AdapterSummary | null;
+  /** Milliseconds from "try it" to ready to run (module, device and context set-up). */
+  startMs?: number;
+  /** Fastest timed UNet forward+backward after a warm-up step, in ms. */
+  stepMs?: number;
+  /** Set when its calibration missed the deadline: how long it ran before it was stopped. */
+  stoppedAfterMs?: number;
   reason?: string;
+}
+
+/** How tfjs-wasm runs when it is the backend (or a candidate). */
+export interface WasmInfo {
+  /** Threads XNNPACK uses (tf.wasm.getThreadsCount()): 1 means the single-thread build. */
+  threads: number;
+  /** Whether the page is cross-origin isolated, which the threaded build needs. */
+  isolated: boolean;
 }
 
 export interface BackendReport {
   backend: BackendName;
   adapter: AdapterSummary | null;
+  /** Every candidate, in the order tried. */
   attempts: BackendAttempt[];
+  /**
+   * 'calibrated': the fastest measured now; 'stored': the fastest when this machine was last
+   * measured (same browser, adapters, model, batch); 'pinned': the only one asked for (`?backend=`).
+   */
+  choice: 'calibrated' | 'stored' | 'pinned';
+  /** One sentence: why this backend. */
+  why: string;
+  /** What was timed: the model and the batch size. */
+  calibration: { model: string; batch: number } | null;
+  /** When the calibration behind the choice ran (ms since the epoch); null when pinned. */
+  measuredAt: number | null;
+  /** Present when wasm started. */
+  wasm: WasmInfo | null;
 }
 
 export interface InitRequest {
-  /** Backends to try, in this order; all of BACKENDS when omitted. */
-  backends?: BackendName[];
+  /** Pins one backend, skipping calibration (`?backend=`); otherwise all are timed. */
+  backend?: BackendName;
+  /** Batch size the run will train at: calibration times a step at this batch. */
+  batch: number;
+  /** Measure again even if a calibration for this machine is stored. */
+  remeasure?: boolean;
 }
 
 export interface ForwardRequest {

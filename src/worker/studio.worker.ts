@@ -53,8 +53,8 @@ const progress =
     emit('progress', { task, done, total, message });
 
 const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioApi[M]['result']> } = {
-  init: ({ backends }) => {
-    ready ??= selectBackend((message) => emit('status', { message }), backends).then((report) => {
+  init: (args) => {
+    ready ??= selectBackend((message) => emit('status', { message }), args).then((report) => {
       if (report.backend === 'webgpu') watchDeviceLoss(onDeviceLost);
       return report;
     });

@@ -1,0 +1,56 @@
+/**
+ * The backend is picked by measured speed, in the real page and worker, served cross-origin
+ * isolated as `vite preview` serves it (vite.config.ts). Here WebGPU and WebGL exist only on
+ * SwiftShader, a software adapter, so the page must pick wasm, say why, list every candidate,
+ * run the threaded wasm build, and let the user pin another backend.
+ */
+import { expect, test } from '@playwright/test';
+
+test('picks wasm over a software GPU adapter, lists every candidate and says why', async ({ page }) => {
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto('/');
+
+  await expect(page.getByTestId('backend')).toHaveText('wasm');
+  await expect(page.getByTestId('subtitle-backend')).toContainText('on WebAssembly');
+  await expect(page.getByTestId('subtitle-backend')).not.toContainText('WebGPU');
+  const candidates = page.getByTestId('backend-candidates').locator('li');
+  await expect(candidates).toHaveCount(3);
+  const wasm = candidates.and(page.locator('[data-backend="wasm"]'));
+  await expect(wasm).toHaveAttribute('data-chosen', 'true');
+  await expect(wasm).toContainText(/\d+ ms per step/);
+  const webgpu = candidates.and(page.locator('[data-backend="webgpu"]'));
+  await expect(webgpu).toContainText(/swiftshader/i);
+  await expect(webgpu).toContainText('software adapter');
+  await expect(webgpu).toContainText('not used');
+  await expect(page.getByTestId('backend-why')).toContainText(
+    /wasm is the fastest measured: \d+ ms per UNet forward\+backward at batch 1/,
+  );
+  // The page is cross-origin isolated, so tfjs-wasm runs its threaded build on every core.
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  const cores = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 8));
+  await expect(page.getByTestId('wasm-threads')).toHaveText(cores > 1 ? `${cores} threads` : '1 thread');
+  await expect(page.getByTestId('teacher-name').or(page.getByTestId('no-teacher'))).toBeVisible();
+
+  // A reload uses the stored calibration instead of measuring again, and says when it was measured.
+  await page.reload();
+  await expect(page.getByTestId('backend')).toHaveText('wasm');
+  await expect(page.getByTestId('backend-why')).toContainText('stored for this browser');
+  expect(pageErrors).toEqual([]);
+});
+
+test('the control pins another backend, and back to the automatic choice', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await expect(page.getByTestId('backend')).toHaveText('wasm');
+  await expect(page.getByTestId('backend-why')).toContainText('?backend=wasm');
+
+  await page.getByLabel('Use').selectOption('webgpu');
+  await expect(page).toHaveURL(/\?backend=webgpu/);
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await expect(page.getByTestId('subtitle-backend')).toContainText('on WebGPU (software adapter)');
+  await expect(page.getByTestId('adapter')).toContainText(/swiftshader/i);
+
+  await page.getByLabel('Use').selectOption('auto');
+  await expect(page).not.toHaveURL(/backend=/);
+  await expect(page.getByTestId('backend')).toHaveText('wasm');
+});
