@@ -44,13 +44,13 @@ test('the control pins another backend, and back to the automatic choice', async
   await expect(page.getByTestId('backend')).toHaveText('wasm');
   await expect(page.getByTestId('backend-why')).toContainText('?backend=wasm');
 
-  await page.getByLabel('Use').selectOption('webgpu');
+  await page.getByLabel('Backend to use').selectOption('webgpu');
   await expect(page).toHaveURL(/\?backend=webgpu/);
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
   await expect(page.getByTestId('subtitle-backend')).toContainText('on WebGPU (software adapter)');
   await expect(page.getByTestId('adapter')).toContainText(/swiftshader/i);
 
-  await page.getByLabel('Use').selectOption('auto');
+  await page.getByLabel('Backend to use').selectOption('auto');
   await expect(page).not.toHaveURL(/backend=/);
   await expect(page.getByTestId('backend')).toHaveText('wasm');
 });

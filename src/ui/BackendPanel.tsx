@@ -45,7 +45,7 @@ export function BackendPanel() {
           </>
         )}
         <label htmlFor={selectId} className="backend-choice">
-          Use
+          Backend to use
         </label>{' '}
         <select
           id={selectId}
