@@ -7,16 +7,33 @@
  * LoRA-only and merged exports and a PNG grid of student samples (on the grid it was trained on)
  * beside the teacher's end points for the same seeds. The run itself is the core's TrainingDriver,
  * the same the studio drives.
+ *
+ * Validation (src/core/rapm/validator.ts): --validation trajectories are held out and never
+ * trained on; at the start, every --validate-every iterations and at the end the EMA student is
+ * scored on them (validation.json: split, points, the teacher's lines, the best point), and the
+ * best-scoring checkpoint is kept as checkpoint-best.safetensors and exported as
+ * student-best-*.safetensors.
  */
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModelBundle, shardTeacher } from '../core/io/bundle';
 import { readShard } from '../core/io/shards';
 import { FormatError } from '../core/io/errors';
-import { DEFAULT_CHECKPOINT_SCHEDULE, DEFAULT_RAPM, DEFAULT_STUDENT_LR, type RapmConfig } from '../core/rapm/config';
+import { checkpointValidationSplit, loadRapmCheckpoint } from '../core/rapm/checkpoint';
+import {
+  DEFAULT_CHECKPOINT_SCHEDULE,
+  DEFAULT_RAPM,
+  DEFAULT_STUDENT_LR,
+  DEFAULT_VALIDATION,
+  type RapmConfig,
+} from '../core/rapm/config';
+import { decodeEvaluation, type Evaluation, type QualityScore } from '../core/rapm/validation';
+import { ValidationSplitError } from '../core/rapm/validation-split';
+import type { ValidationRecord } from '../core/rapm/validator';
 import { samplePicks } from '../core/rapm/sample-picks';
 import { exportStudent, studentSamples } from '../core/rapm/student';
-import { disposeSnapshot } from '../core/rapm/student-snapshot';
+import { disposeSnapshot, snapshotStudent } from '../core/rapm/student-snapshot';
 import type { TeacherModel } from '../core/rapm/teacher-model';
 import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-driver';
 import { ShardSetError, type NamedShard } from '../core/rapm/trajectory-set';
@@ -53,6 +70,21 @@ const args = parseCli('npm run distill -- [options]', {
     help: 'minutes: stop early (checkpoint and exports as at the end; --resume continues) (0 = none)',
   },
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend: wasm or webgpu (Dawn, see docs/benchmarks.md)' },
+  validation: {
+    type: 'string',
+    default: String(DEFAULT_VALIDATION.count),
+    help: 'trajectories held out for validation, never trained on (at most a quarter; 0 = none)',
+  },
+  'validate-every': {
+    type: 'string',
+    default: String(DEFAULT_VALIDATION.every),
+    help: 'iterations between validations of the EMA student (0 = only at the start and the end)',
+  },
+  evaluator: {
+    type: 'string',
+    default: 'public/evaluator.safetensors',
+    help: "evaluator for validation FID and accuracy (its real-digit fit beside it, '-real' before the extension)",
+  },
   'lambda-rel': { type: 'string', default: String(DEFAULT_RAPM.lambdaRel), help: 'adversarial weight, relative D' },
   'lambda-abs': { type: 'string', default: String(DEFAULT_RAPM.lambdaAbs), help: 'adversarial weight, absolute D' },
   'mu-rel': { type: 'string', default: String(DEFAULT_RAPM.muRel), help: 'regression weight to the relative target' },
@@ -120,6 +152,35 @@ async function readShards(files: string[], teacher: TeacherModel): Promise<Named
   return shards;
 }
 
+/** The evaluator and its real-feature fit, or null (with the reason on stderr) when either is missing. */
+async function loadEvaluation(path: string): Promise<Evaluation | null> {
+  const realPath = path.replace(/\.safetensors$/, '-real.safetensors');
+  try {
+    return await decodeEvaluation(await readFile(path), await readFile(realPath));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    console.error(`validation without FID and accuracy: ${(e as NodeJS.ErrnoException).path} is missing`);
+    return null;
+  }
+}
+
+/** A resumed run's validation record: its split from the checkpoint, its points from validation.json. */
+async function storedValidation(checkpoint: Uint8Array, path: string): Promise<ValidationRecord | null> {
+  const split = checkpointValidationSplit(checkpoint);
+  if (!split) return null;
+  const every = num(args['validate-every'], 'validate-every');
+  // A run stopped before its first validation has no record yet.
+  const stored = existsSync(path)
+    ? (JSON.parse(await readFile(path, 'utf8')) as ValidationRecord)
+    : { points: [], references: [], best: null };
+  return { ...stored, split, every };
+}
+
+function scoreLine(what: string, s: QualityScore, ms?: number): string {
+  const quality = s.fid === null ? '' : `  FID ${s.fid.toFixed(2)}  accuracy ${(100 * s.accuracy!).toFixed(1)}%`;
+  return `${what}: RMSE ${s.rmse.toFixed(4)}${quality}${ms === undefined ? '' : `  (${(ms / 1000).toFixed(1)} s)`}`;
+}
+
 async function atomicWrite(path: string, bytes: Uint8Array | string): Promise<void> {
   await writeFile(`${path}.tmp`, bytes);
   await rename(`${path}.tmp`, path);
@@ -139,26 +200,51 @@ async function main(): Promise<void> {
   const iterations = num(args.iterations, 'iterations');
   const ckptPath = join(out, 'checkpoint.safetensors');
   const metricsPath = join(out, 'metrics.jsonl');
+  const bestPath = join(out, 'checkpoint-best.safetensors');
+  const validationPath = join(out, 'validation.json');
   const options = {
     checkpoints: {
       everyIterations: num(args['checkpoint-every'], 'checkpoint-every'),
       everySeconds: num(args['checkpoint-seconds'], 'checkpoint-seconds'),
     },
+    validation: { count: num(args.validation, 'validation'), every: num(args['validate-every'], 'validate-every') },
+    evaluation: await loadEvaluation(String(args.evaluator)),
   };
 
   let driver: TrainingDriver;
   if (args.resume) {
-    driver = TrainingDriver.resume(teacher, shards, await readFile(ckptPath), configFromArgs(), options);
+    const checkpoint = await readFile(ckptPath);
+    const validationRecord = await storedValidation(checkpoint, validationPath);
+    driver = TrainingDriver.resume(teacher, shards, checkpoint, configFromArgs(), { ...options, validationRecord });
     console.error(`resumed from ${ckptPath} at iteration ${driver.iteration}`);
   } else {
     driver = TrainingDriver.start(teacher, shards, configFromArgs(), options);
     await writeFile(metricsPath, '');
   }
-  const { source } = driver;
+  const { source, validator } = driver;
+  const split = validator?.record.split ?? null;
   await writeFile(
     join(out, 'config.json'),
-    JSON.stringify({ rapm: driver.trainer.cfg, geometry: source.geometry, teacher: teacher.identity }, null, 2),
+    JSON.stringify(
+      { rapm: driver.trainer.cfg, geometry: source.geometry, teacher: teacher.identity, validation: split },
+      null,
+      2,
+    ),
   );
+  /** Scores the EMA student; a new best is kept as checkpoint-best. */
+  const validate = async () => {
+    const result = await driver.validate();
+    if (!result) return;
+    const { point, best } = result;
+    console.error(scoreLine(`validation at iteration ${point.iteration}`, point, point.ms) + (best ? '  (best)' : ''));
+    if (best) await atomicWrite(bestPath, best);
+    await atomicWrite(validationPath, JSON.stringify(validator!.record, null, 1));
+  };
+  if (validator && split) {
+    console.error(`validation: ${split.indices.length} of ${split.trajectories} trajectories held out`);
+    for (const r of await validator.references()) console.error(scoreLine(r.label, r));
+    if (!validator.has(driver.iteration)) await validate();
+  }
 
   const progress = new Progress(iterations, 'it', driver.iteration);
   const exportEvery = num(args['export-every'], 'export-every');
@@ -176,6 +262,7 @@ async function main(): Promise<void> {
       pending = [];
       await atomicWrite(ckptPath, await driver.checkpoint());
     }
+    if (validator?.due(m.iteration)) await validate();
     if (exportEvery > 0 && m.iteration % exportEvery === 0 && m.iteration < iterations) {
       const file = join(out, `student-merged-i${m.iteration}.safetensors`);
       const snapshot = driver.snapshot();
@@ -191,6 +278,7 @@ async function main(): Promise<void> {
   }
   progress.done();
   if (driver.iteration < iterations) console.error(`time limit reached at iteration ${driver.iteration}`);
+  if (validator && !validator.has(driver.iteration)) await validate();
 
   const snapshot = driver.snapshot();
   const command = { command: `npm run distill -- ${process.argv.slice(2).join(' ')}` };
@@ -198,6 +286,28 @@ async function main(): Promise<void> {
     await atomicWrite(join(out, 'student-lora.safetensors'), await exportStudent(teacher, snapshot, 'lora', command));
   }
   await atomicWrite(join(out, 'student-merged.safetensors'), await exportStudent(teacher, snapshot, 'merged', command));
+  const best = validator?.record.best;
+  if (best) {
+    const bestTrainer = loadRapmCheckpoint(await readFile(bestPath), model, params, {
+      teacher: teacher.identity,
+      geometry: null,
+    });
+    const bestSnapshot = snapshotStudent(bestTrainer);
+    bestTrainer.dispose();
+    const extra = { ...command, validationRmse: best.rmse };
+    if (bestSnapshot.student.mode === 'lora') {
+      await atomicWrite(
+        join(out, 'student-best-lora.safetensors'),
+        await exportStudent(teacher, bestSnapshot, 'lora', extra),
+      );
+    }
+    await atomicWrite(
+      join(out, 'student-best-merged.safetensors'),
+      await exportStudent(teacher, bestSnapshot, 'merged', extra),
+    );
+    disposeSnapshot(bestSnapshot);
+    console.error(`best validation RMSE ${best.rmse.toFixed(4)} at iteration ${best.iteration}: student-best-*`);
+  }
 
   // Student samples on its grid beside the teacher's stored end points z~_0, same initial noise.
   const picks = samplePicks(source, model.numClasses, GRID_COLUMNS);
@@ -217,4 +327,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}/{checkpoint,student-lora,student-merged}.safetensors, samples.png, metrics.jsonl`);
 }
 
-await runCli(main, [FormatError, ShardSetError, TrainingDivergedError]);
+await runCli(main, [FormatError, ShardSetError, TrainingDivergedError, ValidationSplitError]);

@@ -13,6 +13,7 @@ import { shortRunName } from './format';
 import { useStudio, type StudioState } from './store';
 import { TeacherPanel } from './TeacherPanel';
 import { TrainPanel } from './TrainPanel';
+import { ValidationPanel } from './ValidationPanel';
 
 /** The header's line: the training state while a run is live, else the worker's latest message. */
 function headerStatus(s: StudioState): string {
@@ -55,6 +56,7 @@ export function App() {
         </div>
         <div className="column">
           <CurvesPanel />
+          <ValidationPanel />
           <SamplesPanel />
           <ExportPanel />
           <PreviewPanel />

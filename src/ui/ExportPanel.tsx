@@ -5,8 +5,8 @@ import { metricsCsv } from './metrics-csv';
 import { useStudio } from './store';
 import { exportStudent, runMetrics } from './studio-actions';
 
-async function saveStudent(form: 'lora' | 'merged'): Promise<void> {
-  const file = await exportStudent(form);
+async function saveStudent(form: 'lora' | 'merged', checkpoint: 'latest' | 'best' = 'latest'): Promise<void> {
+  const file = await exportStudent(form, checkpoint);
   const run = useStudio.getState().run;
   if (!file || !run) return;
   // The worker names the file by teacher, form and iteration; the run's short name tells runs apart.
@@ -64,12 +64,17 @@ function ExportButton({ off, onClick, children }: { off: boolean; onClick: () =>
   );
 }
 
-/** Downloads of the current run: the student (LoRA-only or merged), its metric history, its sample grid. */
+/**
+ * Downloads of the current run: the student (LoRA-only or merged) as it is now and as it was at its
+ * best validation score, its metric history, its sample grid.
+ */
 export function ExportPanel() {
   const run = useStudio((s) => s.run);
   const hasSamples = useStudio((s) => s.samples !== null);
   const error = useStudio((s) => s.exportError);
   const noRun = !run;
+  const best = run?.validation?.best ?? null;
+  const noLora = noRun || run.config.student.mode !== 'lora';
   return (
     <section aria-labelledby="export-heading">
       <h2 id="export-heading">Export</h2>
@@ -78,12 +83,28 @@ export function ExportPanel() {
           ? 'Start or resume a run to export it.'
           : `Run ${shortRunName(run.id)}, iteration ${run.iteration} of ${run.iterations}.`}
       </p>
+      <p className="hint" data-testid="export-checkpoints">
+        {noRun
+          ? ''
+          : `Latest: iteration ${run.iteration}. ` +
+            (best
+              ? `Best validation: iteration ${best.iteration} (RMSE ${best.rmse.toFixed(4)}).`
+              : run.validation
+                ? 'Best validation: none yet.'
+                : 'Best validation: this run holds out no trajectories.')}
+      </p>
       <div className="controls wrap">
-        <ExportButton off={noRun || run.config.student.mode !== 'lora'} onClick={() => void saveStudent('lora')}>
+        <ExportButton off={noLora} onClick={() => void saveStudent('lora')}>
           Student LoRA (.safetensors)
         </ExportButton>
         <ExportButton off={noRun} onClick={() => void saveStudent('merged')}>
           Student merged (.safetensors)
+        </ExportButton>
+        <ExportButton off={noLora || !best} onClick={() => void saveStudent('lora', 'best')}>
+          {best ? `Best student LoRA (iteration ${best.iteration})` : 'Best student LoRA'}
+        </ExportButton>
+        <ExportButton off={!best} onClick={() => void saveStudent('merged', 'best')}>
+          {best ? `Best student merged (iteration ${best.iteration})` : 'Best student merged'}
         </ExportButton>
         <ExportButton off={noRun} onClick={() => void saveMetrics('csv')}>
           Metrics CSV

@@ -15,6 +15,9 @@ const HINTS: Record<string, string> = {
   checkpointEvery: 'Save a checkpoint every K iterations (0 = by time only).',
   checkpointSeconds:
     'Also save one after this many seconds of training, however slow the backend: a reload loses at most about this much work (0 = by count only).',
+  validationCount:
+    'Trajectories held out and never trained on (at most a quarter of them); the student is scored on them. 0 = none.',
+  validateEvery: 'Score the EMA student on the held-out trajectories every K iterations (and at start and end).',
 };
 
 type NumericKey = {
@@ -34,11 +37,13 @@ const NUMERIC_FIELDS: { key: NumericKey; label: string; min?: number; max?: numb
   { key: 'seed', label: 'Seed', min: 0, integer: true },
 ];
 
-const RUN_FIELDS: { key: keyof TrainSettings; label: string }[] = [
-  { key: 'iterations', label: 'Iterations' },
-  { key: 'sampleEvery', label: 'Samples every' },
-  { key: 'checkpointEvery', label: 'Checkpoint every' },
-  { key: 'checkpointSeconds', label: 'Seconds between checkpoints' },
+const RUN_FIELDS: { key: keyof TrainSettings; label: string; min: number }[] = [
+  { key: 'iterations', label: 'Iterations', min: 1 },
+  { key: 'sampleEvery', label: 'Samples every', min: 1 },
+  { key: 'checkpointEvery', label: 'Checkpoint every', min: 1 },
+  { key: 'checkpointSeconds', label: 'Seconds between checkpoints', min: 1 },
+  { key: 'validationCount', label: 'Validation trajectories', min: 0 },
+  { key: 'validateEvery', label: 'Validate every', min: 0 },
 ];
 
 /** Where the Advanced fold remembers that it is open. */
@@ -252,7 +257,7 @@ export function TrainPanel() {
                 key={f.key}
                 label={f.label}
                 value={settings[f.key]}
-                min={1}
+                min={f.min}
                 integer
                 hint={HINTS[f.key]}
                 disabled={locked}

@@ -5,7 +5,7 @@
  * counts its rows so React knows when to redraw.
  */
 import { create } from 'zustand';
-import { DEFAULT_CHECKPOINT_SCHEDULE, type RapmConfig } from '../core/rapm/config';
+import { DEFAULT_CHECKPOINT_SCHEDULE, DEFAULT_VALIDATION, type RapmConfig } from '../core/rapm/config';
 import type {
   BackendReport,
   GridImage,
@@ -30,6 +30,9 @@ export interface TrainSettings {
   sampleEvery: number;
   checkpointEvery: number;
   checkpointSeconds: number;
+  /** Trajectories held out for validation (0 = none) and iterations between validations. */
+  validationCount: number;
+  validateEvery: number;
 }
 
 export interface PreviewSettings {
@@ -110,6 +113,8 @@ export interface StudioState {
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   ...START_PRESET.run,
   checkpointSeconds: DEFAULT_CHECKPOINT_SCHEDULE.everySeconds,
+  validationCount: DEFAULT_VALIDATION.count,
+  validateEvery: DEFAULT_VALIDATION.every,
 };
 
 export const useStudio = create<StudioState>()(() => ({

@@ -141,6 +141,7 @@ function showRun(run: RunInfo): void {
       sampleEvery: run.sampleEvery,
       checkpointEvery: run.checkpointEvery,
       checkpointSeconds: run.checkpointSeconds ?? DEFAULT_CHECKPOINT_SCHEDULE.everySeconds,
+      ...(run.validation && { validationCount: run.validation.count, validateEvery: run.validation.every }),
     },
   }));
 }
@@ -156,7 +157,9 @@ export async function startTraining(): Promise<void> {
   metricSeries.clear();
   useStudio.setState({ metricRows: 0 });
   try {
-    showRun(await worker().call('startTraining', { config, ...trainSettings }));
+    const { validationCount, validateEvery, ...run } = trainSettings;
+    const validation = { count: validationCount, every: validateEvery };
+    showRun(await worker().call('startTraining', { config, ...run, validation }));
   } catch (err) {
     useStudio.setState({ trainError: errorText(err) });
   }
@@ -197,12 +200,15 @@ export const stopTraining = () => control('stopTraining');
 
 // ---------- Export ----------
 
-export async function exportStudent(form: 'lora' | 'merged'): Promise<{ fileName: string; bytes: ArrayBuffer } | null> {
+export async function exportStudent(
+  form: 'lora' | 'merged',
+  checkpoint: 'latest' | 'best' = 'latest',
+): Promise<{ fileName: string; bytes: ArrayBuffer } | null> {
   const run = useStudio.getState().run;
   if (!run) return null;
   try {
     useStudio.setState({ exportError: null });
-    return await worker().call('exportStudent', { runId: run.id, form });
+    return await worker().call('exportStudent', { runId: run.id, form, checkpoint });
   } catch (err) {
     useStudio.setState({ exportError: errorText(err) });
     return null;

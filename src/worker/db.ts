@@ -2,12 +2,13 @@
  * The studio's IndexedDB database (`rapm-studio`). Every write below is ONE transaction, so a
  * failure (quota, tab closed mid-write) leaves either the whole record or nothing.
  *
- * Stores (version 1):
+ * Stores (version 2; version 1 lacked bestCheckpoints):
  *   shardInfo   id -> StoredShard             what the list shows, cheap to read
  *   shardBytes  id -> ArrayBuffer             the file itself, read only to train or download
  *   runs        id -> RunRecord
  *   metrics     [runId, chunk] -> MetricsChunk   append-only, one chunk per checkpoint
  *   checkpoints runId -> StoredCheckpoint     the latest checkpoint of the run
+ *   bestCheckpoints runId -> StoredCheckpoint the checkpoint with the best validation score so far
  *   teacher     'last' -> StoredTeacher       the last teacher loaded from a file
  * A shard's info and bytes are separate stores (written together) so that listing shards does
  * not read hundreds of megabytes of trajectories.
@@ -15,11 +16,12 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type { TeacherIdentity } from '../core/io/shards';
 import type { RapmMetrics } from '../core/rapm/metrics';
+import type { ValidationRecord } from '../core/rapm/validator';
 import type { RunInfo, ShardInfo } from './protocol';
 import { QuotaError, StorageError } from './studio-errors';
 
 export const DB_NAME = 'rapm-studio';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 /** ShardInfo as stored: the teacher match is computed against whichever teacher is loaded. */
 export interface StoredShard extends Omit<ShardInfo, 'teacherMatch'> {
@@ -29,8 +31,10 @@ export interface StoredShard extends Omit<ShardInfo, 'teacherMatch'> {
 }
 
 /** RunInfo plus what resuming needs. */
-export interface RunRecord extends RunInfo {
+export interface RunRecord extends Omit<RunInfo, 'validation'> {
   teacher: TeacherIdentity;
+  /** Split, points, teacher lines, best; null (or absent, in runs stored before it existed) without validation. */
+  validation?: ValidationRecord | null;
 }
 
 export interface MetricsChunk {
@@ -57,11 +61,12 @@ interface StudioSchema extends DBSchema {
   runs: { key: string; value: RunRecord };
   metrics: { key: [string, number]; value: MetricsChunk };
   checkpoints: { key: string; value: StoredCheckpoint };
+  bestCheckpoints: { key: string; value: StoredCheckpoint };
   teacher: { key: string; value: StoredTeacher };
 }
 
 type Db = IDBPDatabase<StudioSchema>;
-type StoreName = 'shardInfo' | 'shardBytes' | 'runs' | 'metrics' | 'checkpoints' | 'teacher';
+type StoreName = 'shardInfo' | 'shardBytes' | 'runs' | 'metrics' | 'checkpoints' | 'bestCheckpoints' | 'teacher';
 
 let opened: Promise<Db> | null = null;
 
@@ -76,6 +81,7 @@ function db(): Promise<Db> {
         database.createObjectStore('checkpoints', { keyPath: 'runId' });
         database.createObjectStore('teacher');
       }
+      if (oldVersion < 2) database.createObjectStore('bestCheckpoints', { keyPath: 'runId' });
     },
   }).catch((e: unknown) => {
     opened = null;
@@ -216,6 +222,20 @@ export async function getCheckpoint(runId: string): Promise<StoredCheckpoint | u
   return read('a checkpoint', (d) => d.get('checkpoints', runId));
 }
 
+/** The run's new best checkpoint with the run's state (its validation record names that best), together. */
+export async function putBestCheckpoint(run: RunRecord, checkpoint: StoredCheckpoint): Promise<void> {
+  await write(
+    ['runs', 'bestCheckpoints'],
+    `the best checkpoint of run ${run.id}`,
+    checkpoint.bytes.byteLength,
+    (tx) => [tx.objectStore('runs').put(run, run.id), tx.objectStore('bestCheckpoints').put(checkpoint)],
+  );
+}
+
+export async function getBestCheckpoint(runId: string): Promise<StoredCheckpoint | undefined> {
+  return read('the best checkpoint', (d) => d.get('bestCheckpoints', runId));
+}
+
 export async function runMetrics(runId: string): Promise<RapmMetrics[]> {
   const chunks = await read('the metric history', (d) =>
     d.getAll('metrics', IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])),
@@ -224,10 +244,11 @@ export async function runMetrics(runId: string): Promise<RapmMetrics[]> {
 }
 
 export async function deleteRun(runId: string): Promise<void> {
-  await write(['runs', 'metrics', 'checkpoints'], 'the run removal', 0, (tx) => [
+  await write(['runs', 'metrics', 'checkpoints', 'bestCheckpoints'], 'the run removal', 0, (tx) => [
     tx.objectStore('runs').delete(runId),
     tx.objectStore('metrics').delete(IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])),
     tx.objectStore('checkpoints').delete(runId),
+    tx.objectStore('bestCheckpoints').delete(runId),
   ]);
 }
 

@@ -1,13 +1,22 @@
 /**
- * Runs: the one live training session, the stored runs, and a run's student weights for
- * preview and export (from the live trainer, or rebuilt from the run's checkpoint).
+ * Runs: the one live training session, the stored runs, their validation history, and a run's
+ * student weights for preview and export (from the live trainer, or rebuilt from the run's
+ * latest or best checkpoint).
  */
 import { CheckpointError, loadRapmCheckpoint } from '../core/rapm/checkpoint';
 import type { RapmMetrics } from '../core/rapm/metrics';
 import { disposeSnapshot, snapshotStudent, type StudentSnapshot } from '../core/rapm/student-snapshot';
-import { deleteRun, getCheckpoint, getRun, listStoredRuns, putRun, runMetrics as storedMetrics } from './db';
+import {
+  deleteRun,
+  getBestCheckpoint,
+  getCheckpoint,
+  getRun,
+  listStoredRuns,
+  putRun,
+  runMetrics as storedMetrics,
+} from './db';
 import type { Emit } from './events';
-import type { RunInfo } from './protocol';
+import type { RunInfo, RunValidation } from './protocol';
 import { loadTrainingSet } from './shard-store';
 import { checkRapmConfig } from '../core/rapm/config-check';
 import { TrainingStateError, UnknownRunError } from './studio-errors';
@@ -103,6 +112,13 @@ export async function runMetrics(runId: string): Promise<RapmMetrics[]> {
   return session?.run.id === runId ? [...stored, ...session.unsavedMetrics()] : stored;
 }
 
+/** The live record while the run trains (it holds points not yet checkpointed), else the stored one. */
+export async function runValidation(runId: string): Promise<RunValidation> {
+  const record = session?.run.id === runId ? session.run.validation : (await getRun(runId))?.validation;
+  if (!record) return { points: [], references: [], best: null };
+  return { points: [...record.points], references: record.references, best: record.best };
+}
+
 export async function removeRun(runId: string): Promise<RunInfo[]> {
   if (session?.run.id === runId) {
     if (busy()) throw new TrainingStateError('This run is training: stop it before you remove it.');
@@ -122,24 +138,30 @@ export async function deviceLost(): Promise<void> {
 /**
  * Calls `use` with a snapshot of the run's student: the live run's (taken between two of its
  * iterations, never waiting for a pause), or one read from the run's checkpoint. The snapshot is
- * disposed afterwards; the loop can go on meanwhile.
+ * disposed afterwards; the loop can go on meanwhile. `which: 'best'` reads the run's best-validated
+ * checkpoint instead.
  */
 export async function withStudent<T>(
   runId: string,
   emit: Emit,
   use: (snapshot: StudentSnapshot, teacher: LoadedTeacher) => Promise<T>,
+  which: 'latest' | 'best' = 'latest',
 ): Promise<T> {
-  if (session?.run.id === runId) {
+  if (which === 'latest' && session?.run.id === runId) {
     const { teacher } = session;
     return session.withSnapshot((snapshot) => use(snapshot, teacher));
   }
   const stored = await getRun(runId);
   if (!stored) throw new UnknownRunError(runId);
-  const checkpoint = await getCheckpoint(runId);
+  const checkpoint = await (which === 'best' ? getBestCheckpoint(runId) : getCheckpoint(runId));
   if (!checkpoint) {
-    throw new TrainingStateError('This run has no checkpoint yet (it stopped before its first); resume it to train.');
+    throw new TrainingStateError(
+      which === 'best'
+        ? 'This run has no best checkpoint: it holds out no validation trajectories (or was started before validation existed).'
+        : 'This run has no checkpoint yet (it stopped before its first); resume it to train.',
+    );
   }
-  if (session && session.teacher.identity.sha256 !== stored.teacher.sha256) {
+  if (session && session.run.id !== runId && session.teacher.identity.sha256 !== stored.teacher.sha256) {
     // Switching teachers would pull the weights from under the live run.
     releaseSession('use a run of another teacher');
   }

@@ -7,13 +7,14 @@ export async function studentFile(
   snapshot: StudentSnapshot,
   teacher: LoadedTeacher,
   form: 'lora' | 'merged',
+  checkpoint: 'latest' | 'best' = 'latest',
 ): Promise<{ fileName: string; bytes: ArrayBuffer; iteration: number }> {
   const bytes = await exportStudent(teacher, snapshot, form, {
     tool: 'RAPM studio (browser)',
     date: new Date().toISOString(),
   });
   return {
-    fileName: `${teacher.config.name}-rapm-${form}-it${snapshot.iteration}.safetensors`,
+    fileName: `${teacher.config.name}-rapm-${checkpoint === 'best' ? 'best-' : ''}${form}-it${snapshot.iteration}.safetensors`,
     bytes: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
     iteration: snapshot.iteration,
   };

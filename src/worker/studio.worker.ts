@@ -5,6 +5,7 @@
  * queue so they answer at once even while a long import or generation is running.
  */
 import { selectBackend } from './backend';
+import type { StudentSnapshot } from '../core/rapm/student-snapshot';
 import { storageEstimate } from './db';
 import { watchDeviceLoss } from './device-loss';
 import { emit, transferablesOf } from './events';
@@ -19,6 +20,7 @@ import {
   requireActive,
   resumeRun,
   runMetrics,
+  runValidation,
   startTraining,
   withStudent,
 } from './runs';
@@ -26,7 +28,7 @@ import { generateShards } from './shard-generation';
 import { downloadShard, fetchBuiltinShards, importShards, listShards, removeShard } from './shard-store';
 import { studentFile } from './student-export';
 import { QuotaError, StorageError, TeacherRequiredError } from './studio-errors';
-import { loadBuiltinTeacher, loadedTeacher, loadTeacherFile, requireTeacher } from './teacher';
+import { loadBuiltinTeacher, loadedTeacher, loadTeacherFile, requireTeacher, type LoadedTeacher } from './teacher';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -103,11 +105,13 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   stopTraining: () => requireActive('stop').stop(),
   listRuns: () => listRuns(),
   runMetrics: ({ runId }) => runMetrics(runId),
-  runValidation: async () => ({ points: [], references: [], best: null }),
+  runValidation: ({ runId }) => runValidation(runId),
   removeRun: ({ runId }) => removeRun(runId),
-  exportStudent: async ({ runId, form }) => {
+  exportStudent: async ({ runId, form, checkpoint = 'latest' }) => {
     await backendReady('exportStudent');
-    return withStudent(runId, emit, (snapshot, teacher) => studentFile(snapshot, teacher, form));
+    const file = (snapshot: StudentSnapshot, teacher: LoadedTeacher) =>
+      studentFile(snapshot, teacher, form, checkpoint);
+    return withStudent(runId, emit, file, checkpoint);
   },
   preview: async ({ who, runId, ...req }) => {
     await backendReady('preview');

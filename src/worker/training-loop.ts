@@ -6,20 +6,31 @@
  * (every `checkpointEvery` iterations, every `checkpointSeconds` of training) and on pause, stop
  * and the end, it stores checkpoint + new metrics + run state in one transaction: closing the
  * tab loses at most the work since then.
+ *
+ * A run holds out a validation set (core/rapm/validator.ts): the EMA student is scored on it at
+ * the start, every `validation.every` iterations and at the end; each new best is stored as the
+ * run's best checkpoint at once, with the run record that names it.
  */
 import { CheckpointError } from '../core/rapm/checkpoint';
-import { DEFAULT_CHECKPOINT_SCHEDULE, type CheckpointSchedule, type RapmConfig } from '../core/rapm/config';
+import {
+  DEFAULT_CHECKPOINT_SCHEDULE,
+  DEFAULT_VALIDATION,
+  type CheckpointSchedule,
+  type RapmConfig,
+} from '../core/rapm/config';
 import type { RapmMetrics } from '../core/rapm/metrics';
 import { samplePicks, type SamplePicks } from '../core/rapm/sample-picks';
 import { studentSamples } from '../core/rapm/student';
 import { disposeSnapshot, type StudentSnapshot } from '../core/rapm/student-snapshot';
 import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-driver';
 import type { NamedShard } from '../core/rapm/trajectory-set';
-import { putCheckpoint, putRun, type RunRecord } from './db';
+import { ValidationSplitError } from '../core/rapm/validation-split';
+import { putBestCheckpoint, putCheckpoint, putRun, type RunRecord } from './db';
+import { builtinEvaluation } from './evaluation';
 import type { Emit } from './events';
 import { gridImage } from './images';
 import { MetricsBatcher, RateMeter } from './metrics-batcher';
-import type { GridImage, RunInfo, TrainingPhase, TrainingState } from './protocol';
+import type { GridImage, RunInfo, TrainingPhase, TrainingState, ValidationSettings } from './protocol';
 import { QuotaError, StorageError, TrainingStateError } from './studio-errors';
 import type { LoadedTeacher } from './teacher';
 
@@ -32,6 +43,8 @@ export interface TrainingRequest {
   sampleEvery: number;
   checkpointEvery: number;
   checkpointSeconds: number;
+  /** Omitted: DEFAULT_VALIDATION. */
+  validation?: ValidationSettings;
 }
 
 function scheduleOf(run: RunRecord): CheckpointSchedule {
@@ -47,6 +60,7 @@ type BetweenTask = () => Promise<void>;
 export function runInfo(r: RunRecord): RunInfo {
   const { id, createdAt, config, iterations, sampleEvery, checkpointEvery, iteration, checkpointIteration, status } = r;
   // Runs stored before validation existed have no such field.
+  const v = r.validation;
   return {
     id,
     createdAt,
@@ -58,7 +72,7 @@ export function runInfo(r: RunRecord): RunInfo {
     iteration,
     checkpointIteration,
     status,
-    validation: r.validation ?? null,
+    validation: v ? { count: v.split.indices.length, every: v.every, best: v.best } : null,
   };
 }
 
@@ -111,11 +125,15 @@ export class TrainingSession {
       status: 'running',
       teacher: teacher.identity,
       sampleEvery: req.sampleEvery,
-      validation: null,
       checkpointEvery: req.checkpointEvery,
       checkpointSeconds: req.checkpointSeconds,
     };
-    const driver = TrainingDriver.start(teacher, shards, req.config, { checkpoints: scheduleOf(run) });
+    const driver = TrainingDriver.start(teacher, shards, req.config, {
+      checkpoints: scheduleOf(run),
+      validation: req.validation ?? DEFAULT_VALIDATION,
+      evaluation: await builtinEvaluation(),
+    });
+    run.validation = driver.validator?.record ?? null;
     try {
       await putRun(run);
     } catch (e) {
@@ -140,12 +158,15 @@ export class TrainingSession {
     try {
       driver = TrainingDriver.resume(teacher, shards, checkpoint && new Uint8Array(checkpoint), stored.config, {
         checkpoints: scheduleOf(stored),
+        validationRecord: stored.validation ?? null,
+        evaluation: stored.validation ? await builtinEvaluation() : null,
       });
     } catch (e) {
-      if (!(e instanceof CheckpointError)) throw e;
-      throw new TrainingStateError(`This run cannot be resumed: ${e.message}.`);
+      if (!(e instanceof CheckpointError || e instanceof ValidationSplitError)) throw e;
+      throw new TrainingStateError(`This run cannot be resumed: ${e.message}`);
     }
-    const run: RunRecord = { ...stored, iteration: driver.iteration, status: 'running' };
+    const validation = driver.validator?.record ?? null;
+    const run: RunRecord = { ...stored, iteration: driver.iteration, status: 'running', validation };
     try {
       await putRun(run);
     } catch (e) {
@@ -252,6 +273,7 @@ export class TrainingSession {
   private async loop(): Promise<void> {
     const { run, driver } = this;
     try {
+      await this.validateAtStart();
       if (run.sampleEvery > 0) {
         this.setPhase('drawing the first grids');
         await this.renderSamples();
@@ -271,6 +293,7 @@ export class TrainingSession {
         this.unsaved.push(m);
         this.rate.tick();
         this.batcher.push(m);
+        if (driver.validator?.due(m.iteration)) await this.validate();
         if (run.sampleEvery > 0 && m.iteration % run.sampleEvery === 0) await this.renderSamples();
         if (driver.checkpointDue()) await this.checkpointOrPause();
         await this.serveBetween();
@@ -281,6 +304,7 @@ export class TrainingSession {
         run.status = 'interrupted';
       } else {
         if (run.sampleEvery > 0 && run.iteration % run.sampleEvery !== 0) await this.renderSamples();
+        if (driver.validator && !driver.validator.has(driver.iteration)) await this.validate();
         await this.checkpoint(driver.iteration >= run.iterations ? 'finished' : 'stopped');
       }
     } catch (e) {
@@ -332,8 +356,12 @@ export class TrainingSession {
 
   /** A storage failure mid-run pauses the run (fault emitted): the user frees space and continues. */
   private async checkpointOrPause(status: RunRecord['status'] = 'running'): Promise<void> {
+    await this.storeOrPause(() => this.checkpoint(status));
+  }
+
+  private async storeOrPause(store: () => Promise<void>): Promise<void> {
     try {
-      await this.checkpoint(status);
+      await store();
     } catch (e) {
       if (!(e instanceof QuotaError || e instanceof StorageError)) throw e;
       this.emit('fault', {
@@ -358,6 +386,34 @@ export class TrainingSession {
     await putCheckpoint(next, { runId: next.id, iteration: driver.iteration, bytes: buffer }, this.unsaved);
     Object.assign(this.run, next);
     this.unsaved = [];
+  }
+
+  /** The teacher's lines (measured once per run) and the student's score where the run starts. */
+  private async validateAtStart(): Promise<void> {
+    const { validator } = this.driver;
+    if (!validator) return;
+    if (validator.record.references.length === 0) {
+      this.setPhase(`measuring the teacher on ${validator.set.count} held-out trajectories`);
+    }
+    this.emit('validationReferences', { runId: this.run.id, references: await validator.references() });
+    if (!validator.has(this.driver.iteration)) await this.validate();
+  }
+
+  /** Scores the EMA student; a new best checkpoint is stored at once. */
+  private async validate(): Promise<void> {
+    const { driver, run } = this;
+    if (!driver.validator) return;
+    const before = this.phase;
+    this.setPhase(`validating the student on ${driver.validator.set.count} held-out trajectories`);
+    const result = await driver.validate();
+    if (!result) return;
+    const { point, best } = result;
+    if (best) {
+      const bytes = best.buffer.slice(best.byteOffset, best.byteOffset + best.byteLength) as ArrayBuffer;
+      await this.storeOrPause(() => putBestCheckpoint(run, { runId: run.id, iteration: point.iteration, bytes }));
+    }
+    this.setPhase(before?.label ?? null);
+    this.emit('validation', { runId: run.id, point, best: driver.validator.record.best });
   }
 
   /** Student samples on its grid from the fixed trajectories' noise, beside the teacher's z~_0 for them. */

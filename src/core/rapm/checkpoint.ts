@@ -1,8 +1,9 @@
 /**
  * A RAPM training state as one safetensors file: trainable student weights, their EMA, both
  * discriminator heads, the three Adam states, and (in `__metadata__`) iteration, Adam step
- * counts, config, geometry and the teacher's identity. The trajectory order is a function of
- * (seed, iteration), so this is the whole state: resuming continues the same run. A checkpoint is
+ * counts, config, geometry, the teacher's identity and the validation split (the held-out
+ * trajectories). The trajectory order is a function of (seed, iteration, split), so this is the
+ * whole state: resuming continues the same run. A checkpoint is
  * only ever loaded against the teacher it names and, to resume, against shards of its geometry.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,12 +18,17 @@ import type { Params } from '../nn/unet';
 import { checkGeometry, checkRapmConfig } from './config-check';
 import { RapmTrainer, type TrajectoryGeometry } from './trainer';
 import { sameGeometry } from './trajectory-set';
+import type { ValidationSplit } from './validation-split';
 
 export const CHECKPOINT_FORMAT = 'rapm-studio/checkpoint';
 /** Version 2 records the teacher's identity (name and sha256); version 1 held its name only. */
 export const CHECKPOINT_VERSION = '2';
 
-export async function saveRapmCheckpoint(trainer: RapmTrainer, teacher: TeacherIdentity): Promise<Uint8Array> {
+export async function saveRapmCheckpoint(
+  trainer: RapmTrainer,
+  teacher: TeacherIdentity,
+  split: ValidationSplit | null = null,
+): Promise<Uint8Array> {
   const tensors: Record<string, tf.Tensor> = {
     ...withPrefix(trainer.trainable, 'trainable'),
     ...withPrefix(trainer.ema, 'ema'),
@@ -40,11 +46,39 @@ export async function saveRapmCheckpoint(trainer: RapmTrainer, teacher: TeacherI
     adamSteps: JSON.stringify([trainer.adamStudent.step, trainer.adamRel.step, trainer.adamAbs.step]),
     config: JSON.stringify(trainer.cfg),
     geometry: JSON.stringify(trainer.geometry),
+    ...(split ? { validation: JSON.stringify(split) } : {}),
   });
 }
 
 /** Codes: not-safetensors, wrong-format, wrong-version, wrong-teacher, wrong-geometry, bad-metadata, and tensor ones. */
 export class CheckpointError extends FormatError {}
+
+/** The checkpoint's validation split; null for runs without one (and checkpoints written before splits existed). */
+export function checkpointValidationSplit(bytes: Uint8Array): ValidationSplit | null {
+  const { validation } = parseSafetensorsHeader(bytes).metadata;
+  if (validation === undefined) return null;
+  let split: Partial<ValidationSplit>;
+  try {
+    split = JSON.parse(validation) as Partial<ValidationSplit>;
+  } catch (cause) {
+    throw new CheckpointError('bad-metadata', 'checkpoint metadata: validation is not JSON; the file is damaged', {
+      cause,
+    });
+  }
+  const { seed, trajectories, indices } = split ?? {};
+  const ok =
+    Number.isFinite(seed) &&
+    Number.isInteger(trajectories) &&
+    Array.isArray(indices) &&
+    indices.every((k, i) => Number.isInteger(k) && k >= 0 && k < trajectories! && (i === 0 || k > indices[i - 1]));
+  if (!ok) {
+    throw new CheckpointError(
+      'bad-metadata',
+      'checkpoint metadata: validation is not {seed, trajectories, ascending indices below trajectories}; the file is damaged',
+    );
+  }
+  return { seed: seed!, trajectories: trajectories!, indices: indices! };
+}
 
 /** What a checkpoint must match to be loaded. */
 export interface CheckpointExpectation {

@@ -78,6 +78,13 @@ export interface CheckpointSchedule {
 /** The studio's and `npm run distill`'s default: a reload loses at most about a minute, or 100 iterations. */
 export const DEFAULT_CHECKPOINT_SCHEDULE: Readonly<CheckpointSchedule> = { everyIterations: 100, everySeconds: 60 };
 
+/**
+ * Validation of a run (validator.ts): trajectories held out and never trained on, and iterations
+ * between scores of the EMA student. Every 100 costs about 3% of the training time on wasm
+ * (npm run bench:validation, docs/benchmarks.md).
+ */
+export const DEFAULT_VALIDATION = { count: 64, every: 100 };
+
 /** One-line explanations of the fields, shown as hints in the studio and in `--help`. */
 export const RAPM_HINTS: Record<string, string> = {
   'student.mode': "'lora' adds low-rank adapters to the frozen teacher (small export); 'full' trains every weight.",

@@ -86,6 +86,7 @@ export function trajectorySet(shards: NamedShard[]): TrajectorySource {
     channels: data.channels,
     height: data.height,
     width: data.width,
+    fineStepsPerSlot: first.shard.meta.fineStepsPerSlot,
   };
   return new TrajectorySource(stored, geometry);
 }

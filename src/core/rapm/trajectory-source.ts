@@ -18,6 +18,8 @@ export interface StoredTrajectories {
   channels: number;
   height: number;
   width: number;
+  /** The teacher's fine steps per coarse slot, when the shards say (its full trajectory is slots x this). */
+  fineStepsPerSlot?: number;
 }
 
 export class TrajectorySource {

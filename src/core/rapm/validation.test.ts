@@ -83,7 +83,7 @@ describe.runIf(shipped)('validation on the built-in teacher and shards', () => {
     const [few, full] = await teacherReferences(
       model,
       params,
-      { steps: 4, guidance: source.geometry.guidance, fullSteps: 32 },
+      { timesteps: source.geometry.coarseTimesteps, guidance: source.geometry.guidance, fullSteps: 32 },
       set,
       evaluation,
     );
@@ -104,7 +104,7 @@ describe.runIf(shipped)('validation on the built-in teacher and shards', () => {
     expect(noise.rmse).toBeGreaterThan(few.rmse);
     expect(noise.fid!).toBeGreaterThan(full.fid!);
     // the teacher sampled as a student (no guidance) gives a point with its cost
-    const point = await validateStudent(model, params, 4, set, null, 7);
+    const point = await validateStudent(model, params, source.geometry.coarseTimesteps, set, null, 7);
     expect(point).toMatchObject({ iteration: 7, fid: null, accuracy: null });
     expect(point.rmse).toBeGreaterThan(0);
     expect(point.ms).toBeGreaterThan(0);

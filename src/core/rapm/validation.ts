@@ -2,7 +2,7 @@
  * Validation of a student on its run's held-out trajectories. Every stored trajectory holds its
  * initial noise z~_N and the teacher's end point z~_0 (the teacher's full N*M-step sample), so
  * any teacher gives a score: the per-sample pixel RMSE between the student's sample from z~_N
- * (on the coarse grid: N steps, trailing, no guidance) and z~_0. When an evaluator fits the
+ * (on the coarse grid it was trained on, no guidance) and z~_0. When an evaluator fits the
  * teacher's images, its FID to real images and its class accuracy are measured beside it, and
  * the teacher's own DDIM from the same noise (at the student's step count, and its stored full
  * trajectory) gives the reference lines.
@@ -10,8 +10,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { modelDdim, modelDenoiser } from '../diffusion/model-sampling';
 import { sampleDdim } from '../diffusion/sampler';
-import type { RealFeatures } from '../eval/real-features';
-import type { Evaluator } from '../eval/evaluator-bundle';
+import { decodeRealFeatures, type RealFeatures } from '../eval/real-features';
+import { decodeEvaluator, type Evaluator } from '../eval/evaluator-bundle';
+import { tensorDataHash } from '../io/bundle';
 import { fitGaussian, frechetDistance } from '../eval/fid';
 import { classAccuracy, classifyImages } from '../eval/metrics';
 import type { ModelConfig } from '../model-config';
@@ -46,6 +47,12 @@ export interface TeacherReference extends QualityScore {
 export interface Evaluation {
   evaluator: Evaluator;
   real: RealFeatures;
+}
+
+/** An evaluator file and its real-feature fit (which must belong to it); the tensors are the caller's. */
+export async function decodeEvaluation(evaluator: Uint8Array, real: Uint8Array): Promise<Evaluation> {
+  const fit = decodeRealFeatures(real, await tensorDataHash(evaluator));
+  return { evaluator: decodeEvaluator(evaluator), real: fit };
 }
 
 /** The held-out trajectories' noise z~_N and end points z~_0 (NHWC, flat) and classes. */
@@ -104,13 +111,14 @@ export function scoreSamples(images: Float32Array, set: ValidationSet, evaluatio
 }
 
 export interface SetSampling {
-  steps: number;
+  /** The sampling grid, descending: the run's coarse timesteps. */
+  timesteps: readonly number[];
   guidance: number;
   /** Images per sampler call: bounds device memory. */
   batchSize: number;
 }
 
-/** DDIM samples (trailing spacing) from the set's noise, batch by batch, NHWC flat. */
+/** DDIM samples on the given grid from the set's noise, batch by batch, NHWC flat. */
 export async function sampleSet(
   model: ModelConfig,
   params: Params,
@@ -131,7 +139,13 @@ export async function sampleSet(
           denoiser,
           tf.tensor4d(set.noise.subarray(start * px, end * px), [end - start, height, width, channels]),
           tf.tensor1d(set.labels.subarray(start, end), 'int32'),
-          { steps: opts.steps, spacing: 'trailing', guidanceScale: opts.guidance, numClasses: model.numClasses },
+          {
+            steps: opts.timesteps.length,
+            spacing: 'trailing',
+            timesteps: opts.timesteps,
+            guidanceScale: opts.guidance,
+            numClasses: model.numClasses,
+          },
         ).samples,
     );
     try {
@@ -147,14 +161,14 @@ export async function sampleSet(
 export async function validateStudent(
   model: ModelConfig,
   student: Params,
-  steps: number,
+  timesteps: readonly number[],
   set: ValidationSet,
   evaluation: Evaluation | null,
   iteration: number,
   batchSize = 32,
 ): Promise<ValidationPoint> {
   const started = performance.now();
-  const images = await sampleSet(model, student, set, { steps, guidance: 1, batchSize });
+  const images = await sampleSet(model, student, set, { timesteps, guidance: 1, batchSize });
   const score = scoreSamples(images, set, evaluation);
   return { iteration, ...score, ms: performance.now() - started };
 }
@@ -166,14 +180,16 @@ export async function validateStudent(
 export async function teacherReferences(
   model: ModelConfig,
   teacher: Params,
-  sampling: { steps: number; guidance: number; fullSteps: number | null },
+  sampling: { timesteps: readonly number[]; guidance: number; fullSteps: number | null },
   set: ValidationSet,
   evaluation: Evaluation | null,
   batchSize = 32,
 ): Promise<TeacherReference[]> {
-  const few = await sampleSet(model, teacher, set, { steps: sampling.steps, guidance: sampling.guidance, batchSize });
+  const { timesteps, guidance } = sampling;
+  const few = await sampleSet(model, teacher, set, { timesteps, guidance, batchSize });
+  const steps = timesteps.length;
   return [
-    { label: `teacher, ${sampling.steps} steps`, steps: sampling.steps, ...scoreSamples(few, set, evaluation) },
+    { label: `teacher, ${steps} steps`, steps, ...scoreSamples(few, set, evaluation) },
     {
       label: sampling.fullSteps ? `teacher, ${sampling.fullSteps} steps` : 'teacher, full trajectory',
       steps: sampling.fullSteps,
