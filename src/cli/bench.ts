@@ -3,7 +3,8 @@
  *
  * The numbers of docs/benchmarks.md on this machine's CPU (tfjs wasm): the MNIST UNet's forward
  * and forward+backward throughput beside the wasm matMul peak, and one RAPM iteration at batch 1
- * (iterations/s, FLOPs per iteration, and where the time goes).
+ * (iterations/s, FLOPs per iteration, and where the time goes), and the tfjs kernels each of
+ * those steps runs (each one a GPU dispatch on webgpu).
  */
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
@@ -13,6 +14,7 @@ import { gaussian } from '../core/random';
 import { num, parseCli } from '../node/args';
 import { useBackend } from '../node/backend';
 import { fmt, matMulGflops, medianMs, printUnetTable } from '../node/bench-unet';
+import { printKernelCounts } from '../node/kernel-counts';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 
 const args = parseCli('npm run bench -- [options]', {
@@ -99,7 +101,10 @@ async function main(): Promise<void> {
     .split(',')
     .map((s) => num(s.trim(), 'batches'));
   await printUnetTable(batches, runs);
-  if (!args['no-rapm']) await rapmRow(num(args.iterations, 'iterations'));
+  if (!args['no-rapm']) {
+    await rapmRow(num(args.iterations, 'iterations'));
+    await printKernelCounts();
+  }
   console.log(`\ntensors left: ${tf.memory().numTensors}`);
 }
 
