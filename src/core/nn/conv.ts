@@ -10,17 +10,52 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const customConv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const same = (x: tf.Tensor4D, w: tf.Tensor4D, b?: tf.Tensor1D) =>
+  tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias: b });
+
+const biasGrad = (dy: tf.Tensor) => tf.sum(dy, [0, 1, 2]);
+
+/** Convolution plus bias (one fused kernel forward), with gradients for x, w and b. */
+const trainableConv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: same(x, w, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const d = dy as tf.Tensor4D;
+      return [inputGrad(d, ws), filterGrad(xs, d, ws.shape[0]), biasGrad(d)];
+    },
+  };
+}) as (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D;
+
+const trainableConvNoBias = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
   save([x, w]);
   return {
-    value: tf.conv2d(x, w, 1, 'same'),
+    value: same(x, w),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
       return [inputGrad(dy as tf.Tensor4D, ws), filterGrad(xs, dy as tf.Tensor4D, ws.shape[0])];
     },
   };
 }) as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * The same with the weights held fixed: they are closed over rather than passed in, so the
+ * backward pass computes dx only. customGrad computes every input's gradient eagerly, which
+ * for a frozen teacher's filters would be a wasted convolution (and five more kernels) per layer.
+ */
+function frozenConv(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined): tf.Tensor4D {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input] = args as [tf.Tensor4D];
+    return {
+      value: same(input, w, b),
+      gradFunc: (dy: tf.Tensor) => [inputGrad(dy as tf.Tensor4D, w)],
+    };
+  }) as (x: tf.Tensor4D) => tf.Tensor4D;
+  return f(x);
+}
 
 /** dx: correlate dy with the kernel flipped in space and transposed to [k, k, Cout, Cin]. */
 function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
@@ -51,12 +86,22 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
   });
 }
 
-/** Stride-1 'same' convolution (odd square kernel) that trains on every tfjs backend. */
-export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+export interface ConvOptions {
+  /** Added per output channel inside the convolution's kernel. */
+  bias?: tf.Tensor1D;
+  /** The weights take no gradient (a frozen teacher): the backward pass computes dx only. */
+  frozen?: boolean;
+}
+
+/** Stride-1 'same' convolution (odd square kernel), optionally with bias, that trains on every tfjs backend. */
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, options: ConvOptions = {}): tf.Tensor4D {
   if (w.shape[0] % 2 !== 1 || w.shape[0] !== w.shape[1]) {
     throw new Error(`conv2d: kernel must be square and odd, got ${w.shape[0]}x${w.shape[1]}`);
   }
-  return customConv(x, w);
+  const { bias, frozen = false } = options;
+  if (frozen) return frozenConv(x, w, bias);
+  if (bias) return trainableConv(x, w, bias);
+  return trainableConvNoBias(x, w);
 }
 
 /** Floating-point operations of one such convolution (multiply and add counted as two). */

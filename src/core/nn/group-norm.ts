@@ -11,8 +11,12 @@
  * variance per (sample, group), eps 1e-5 inside the square root.
  */
 import * as tf from '@tensorflow/tfjs';
+import { useFused } from '../kernels/fused';
+import { GROUP_NORM, fusedGroupNorm } from '../kernels/group-norm';
 
 const EPS = 1e-5;
+
+export const silu = (x: tf.Tensor) => tf.mul(x, tf.sigmoid(x));
 
 /** [B, C] per-channel sums -> [B, 1, C] holding the mean of each channel's group. */
 function groupMean(perChannel: tf.Tensor2D, groups: number, count: number): tf.Tensor3D {
@@ -21,9 +25,9 @@ function groupMean(perChannel: tf.Tensor2D, groups: number, count: number): tf.T
   return tf.tile(tf.div(perGroup, count), [1, 1, c / groups]).reshape([b, 1, c]);
 }
 
-export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor4D {
+/** The reference path on every backend; g is the group count, already capped at the channels. */
+function composedGroupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, g: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  const g = Math.min(groups, c);
   const count = h * w * (c / g);
   const norm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xin, gam, bet, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
@@ -48,4 +52,31 @@ export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, gro
     };
   });
   return norm(x, gamma, beta) as tf.Tensor4D;
+}
+
+export interface GroupNormOptions {
+  /** Apply SiLU to the result. */
+  silu?: boolean;
+  /** gamma and beta take no gradient (a frozen teacher): the fused kernel then skips their gradients. */
+  frozen?: boolean;
+}
+
+/**
+ * GroupNorm + affine (+ SiLU): one fused kernel each way where the backend registers it
+ * (webgpu, src/core/kernels/group-norm.ts: same arithmetic), the function above elsewhere.
+ */
+export function groupNorm(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  groups: number,
+  options: GroupNormOptions = {},
+): tf.Tensor4D {
+  const { silu: withSilu = false, frozen = false } = options;
+  const g = Math.min(groups, x.shape[3]);
+  if (useFused(GROUP_NORM)) {
+    return fusedGroupNorm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, g, withSilu, frozen, EPS);
+  }
+  const y = composedGroupNorm(x, gamma, beta, g);
+  return withSilu ? (silu(y) as tf.Tensor4D) : y;
 }

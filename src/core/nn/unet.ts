@@ -15,7 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2d, conv2dFlops } from './conv';
-import { groupNorm } from './group-norm';
+import { dense } from './dense';
+import { groupNorm, silu } from './group-norm';
 
 export interface UNetConfig {
   imageSize: number;
@@ -189,49 +190,73 @@ export function initUnetParams(cfg: UNetConfig, seed: number): Params {
 // ---------------------------------------------------------------------------------------------
 // Layers
 
-export const silu = (x: tf.Tensor) => tf.mul(x, tf.sigmoid(x));
+/**
+ * What one apply call works with. `frozen`: no gradient will be taken with respect to `p` (a
+ * frozen teacher under the student's loss), so layers skip their weight gradients.
+ */
+interface Net {
+  cfg: UNetConfig;
+  p: Params;
+  frozen: boolean;
+}
 
-const conv = (p: Params, name: string, x: tf.Tensor4D) =>
-  tf.add(conv2d(x, p[`${name}.w`] as tf.Tensor4D), p[`${name}.b`]) as tf.Tensor4D;
+const conv = (net: Net, name: string, x: tf.Tensor4D) =>
+  conv2d(x, net.p[`${name}.w`] as tf.Tensor4D, { bias: net.p[`${name}.b`] as tf.Tensor1D, frozen: net.frozen });
 
-const linear = (p: Params, name: string, x: tf.Tensor) =>
-  tf.add(tf.matMul(x as tf.Tensor2D, p[`${name}.w`] as tf.Tensor2D), p[`${name}.b`]);
+const linear = (net: Net, name: string, x: tf.Tensor) =>
+  dense(x as tf.Tensor2D, net.p[`${name}.w`] as tf.Tensor2D, net.p[`${name}.b`] as tf.Tensor1D, net.frozen);
+
+const norm = (net: Net, name: string, x: tf.Tensor4D, withSilu: boolean) =>
+  groupNorm(x, net.p[`${name}.g`], net.p[`${name}.b`], net.cfg.groups, { silu: withSilu, frozen: net.frozen });
+
+/** Frequencies of the sinusoidal embedding per dimension, computed once. */
+const frequencyCache = new Map<number, Float32Array>();
+
+function frequencies(half: number): Float32Array {
+  let f = frequencyCache.get(half);
+  if (!f) {
+    f = Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
+    frequencyCache.set(half, f);
+  }
+  return f;
+}
 
 /** Sinusoidal embedding of (float) timesteps, as in DDPM / diffusers (cos first, max period 10000). */
 export function timestepEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
   const half = dim / 2;
-  const freqs = tf.tensor1d(Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half)));
-  const args = tf.mul(t.reshape([-1, 1]), freqs.reshape([1, half]));
+  const args = tf.mul(t.reshape([-1, 1]), tf.tensor2d(frequencies(half), [1, half]));
   return tf.concat([tf.cos(args), tf.sin(args)], 1) as tf.Tensor2D;
 }
 
-function resBlock(s: ResSpec, cfg: UNetConfig, p: Params, x: tf.Tensor4D, emb: tf.Tensor2D): tf.Tensor4D {
+/** `embAct` is silu(emb), shared by every res block. */
+function resBlock(s: ResSpec, net: Net, x: tf.Tensor4D, embAct: tf.Tensor2D): tf.Tensor4D {
   const n = s.name;
-  let h = conv(p, `${n}.conv1`, silu(groupNorm(x, p[`${n}.norm1.g`], p[`${n}.norm1.b`], cfg.groups)) as tf.Tensor4D);
-  h = tf.add(h, linear(p, `${n}.temb`, silu(emb)).reshape([-1, 1, 1, s.cout]));
-  h = conv(p, `${n}.conv2`, silu(groupNorm(h, p[`${n}.norm2.g`], p[`${n}.norm2.b`], cfg.groups)) as tf.Tensor4D);
-  const skip = s.cin === s.cout ? x : conv(p, `${n}.skip`, x);
+  let h = conv(net, `${n}.conv1`, norm(net, `${n}.norm1`, x, true));
+  h = tf.add(h, linear(net, `${n}.temb`, embAct).reshape([-1, 1, 1, s.cout]));
+  h = conv(net, `${n}.conv2`, norm(net, `${n}.norm2`, h, true));
+  const skip = s.cin === s.cout ? x : conv(net, `${n}.skip`, x);
   return tf.add(skip, h);
 }
 
 /** Single-head self-attention over the H*W positions, residual. */
-function attention(s: AttnSpec, cfg: UNetConfig, p: Params, x: tf.Tensor4D): tf.Tensor4D {
+function attention(s: AttnSpec, net: Net, x: tf.Tensor4D): tf.Tensor4D {
   const [b, hh, ww, c] = x.shape;
-  const h = groupNorm(x, p[`${s.name}.norm.g`], p[`${s.name}.norm.b`], cfg.groups).reshape([b * hh * ww, c]);
-  const qkv = linear(p, `${s.name}.qkv`, h).reshape([b, hh * ww, 3 * c]);
+  const h = norm(net, `${s.name}.norm`, x, false).reshape([b * hh * ww, c]);
+  const qkv = linear(net, `${s.name}.qkv`, h).reshape([b, hh * ww, 3 * c]);
   const [q, k, v] = tf.split(qkv, 3, 2) as tf.Tensor3D[];
   const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(c)));
-  const out = linear(p, `${s.name}.proj`, tf.matMul(weights, v).reshape([b * hh * ww, c]));
+  const out = linear(net, `${s.name}.proj`, tf.matMul(weights, v).reshape([b * hh * ww, c]));
   return tf.add(x, out.reshape([b, hh, ww, c]));
 }
 
-function runBlocks(blocks: BlockSpec[], cfg: UNetConfig, p: Params, x: tf.Tensor4D, emb: tf.Tensor2D): tf.Tensor4D {
-  for (const s of blocks) x = s.kind === 'res' ? resBlock(s, cfg, p, x, emb) : attention(s, cfg, p, x);
+function runBlocks(blocks: BlockSpec[], net: Net, x: tf.Tensor4D, embAct: tf.Tensor2D): tf.Tensor4D {
+  for (const s of blocks) x = s.kind === 'res' ? resBlock(s, net, x, embAct) : attention(s, net, x);
   return x;
 }
 
-function conditioning(cfg: UNetConfig, p: Params, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Tensor2D {
-  const temb = linear(p, 'time.lin2', silu(linear(p, 'time.lin1', timestepEmbedding(t, sinusoidDim(cfg)))));
+function conditioning(net: Net, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Tensor2D {
+  const { cfg, p } = net;
+  const temb = linear(net, 'time.lin2', silu(linear(net, 'time.lin1', timestepEmbedding(t, sinusoidDim(cfg)))));
   // one-hot x table instead of gather: gather's gradient needs UnsortedSegmentSum, missing on wasm
   const cemb = tf.matMul(
     tf.oneHot(tf.cast(labels, 'int32'), cfg.numClasses + 1).toFloat(),
@@ -247,25 +272,27 @@ interface Encoded {
   /** Output of each level before pooling, shallowest first. */
   skips: tf.Tensor4D[];
   mid: tf.Tensor4D;
-  emb: tf.Tensor2D;
+  /** silu of the conditioning embedding, the input of every res block's projection. */
+  embAct: tf.Tensor2D;
 }
 
-function encode(cfg: UNetConfig, p: Params, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): Encoded {
-  const { down, mid } = plan(cfg);
-  const emb = conditioning(cfg, p, t, labels);
-  let h = conv(p, 'conv_in', x);
+function encode(net: Net, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): Encoded {
+  const { down, mid } = plan(net.cfg);
+  const embAct = silu(conditioning(net, t, labels)) as tf.Tensor2D;
+  let h = conv(net, 'conv_in', x);
   const skips: tf.Tensor4D[] = [];
   down.forEach((blocks, i) => {
-    h = runBlocks(blocks, cfg, p, h, emb);
+    h = runBlocks(blocks, net, h, embAct);
     skips.push(h);
     if (i < down.length - 1) h = avgPool2(h);
   });
-  return { skips, mid: runBlocks(mid, cfg, p, h, emb), emb };
+  return { skips, mid: runBlocks(mid, net, h, embAct), embAct };
 }
 
 /**
  * The encoder half (conv_in, down path, mid block) at (x, t, labels): multi-scale features
- * [level 0 .. level L-1, mid], the backbone of RAPM's discriminators.
+ * [level 0 .. level L-1, mid], the backbone of RAPM's discriminators. `frozen`: gradients will
+ * flow to x only, never to `p` (the teacher under the student's adversarial loss).
  */
 export function unetEncoder(
   cfg: UNetConfig,
@@ -273,8 +300,9 @@ export function unetEncoder(
   x: tf.Tensor4D,
   t: tf.Tensor1D,
   labels: tf.Tensor1D,
+  frozen = false,
 ): tf.Tensor4D[] {
-  const { skips, mid } = encode(cfg, p, x, t, labels);
+  const { skips, mid } = encode({ cfg, p, frozen }, x, t, labels);
   return [...skips, mid];
 }
 
@@ -286,16 +314,17 @@ export function applyUnet(
   t: tf.Tensor1D,
   labels: tf.Tensor1D,
 ): tf.Tensor4D {
+  const net: Net = { cfg, p, frozen: false };
   const { up } = plan(cfg);
-  const { skips, mid, emb } = encode(cfg, p, x, t, labels);
+  const { skips, mid, embAct } = encode(net, x, t, labels);
   let h = mid;
   up.forEach((blocks, k) => {
     const level = up.length - 1 - k;
     h = tf.concat([h, skips[level]], 3) as tf.Tensor4D;
-    h = runBlocks(blocks, cfg, p, h, emb);
+    h = runBlocks(blocks, net, h, embAct);
     if (level > 0) h = upsample2(h);
   });
-  return conv(p, 'out.conv', silu(groupNorm(h, p['out.norm.g'], p['out.norm.b'], cfg.groups)) as tf.Tensor4D);
+  return conv(net, 'out.conv', norm(net, 'out.norm', h, true));
 }
 
 function blockFlops(s: BlockSpec): number {

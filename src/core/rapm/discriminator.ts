@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../nn/conv';
 import { groupNorm } from '../nn/group-norm';
-import { silu, type Params } from '../nn/unet';
+import type { Params } from '../nn/unet';
 import { gaussian } from '../random';
 
 const normal = (shape: number[], std: number, seed: number) =>
@@ -35,9 +35,12 @@ export function initHeads(featureChannels: number[], seed: number): Params {
 export function applyHeads(p: Params, features: tf.Tensor4D[], groups: number): tf.Tensor2D {
   const b = features[0].shape[0];
   const maps = features.map((f, i) => {
-    const h = tf.add(conv2d(f, p[`head.${i}.conv.w`] as tf.Tensor4D), p[`head.${i}.conv.b`]) as tf.Tensor4D;
-    const a = silu(groupNorm(h, p[`head.${i}.norm.g`], p[`head.${i}.norm.b`], groups)) as tf.Tensor4D;
-    return tf.add(conv2d(a, p[`head.${i}.out.w`] as tf.Tensor4D), p[`head.${i}.out.b`]).reshape([b, -1]);
+    const h = conv2d(f, p[`head.${i}.conv.w`] as tf.Tensor4D, { bias: p[`head.${i}.conv.b`] as tf.Tensor1D });
+    const a = groupNorm(h, p[`head.${i}.norm.g`], p[`head.${i}.norm.b`], groups, { silu: true });
+    return conv2d(a, p[`head.${i}.out.w`] as tf.Tensor4D, { bias: p[`head.${i}.out.b`] as tf.Tensor1D }).reshape([
+      b,
+      -1,
+    ]);
   });
   return tf.concat(maps, 1) as tf.Tensor2D;
 }

@@ -38,10 +38,10 @@ export function studentParams(teacher: Params, trainable: Params, cfg: StudentCo
     const a = trainable[`lora.${name}.A`];
     const b = trainable[`lora.${name}.B`];
     if (!a || !b) continue;
-    out[name] = tf.add(
-      teacher[name],
-      tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), scale).reshape(teacher[name].shape),
-    );
+    // (s A) B with s = 1 (the default alpha = rank) skipping the scaling kernel; not fused.matMul with
+    // W as its bias: tfjs-wasm's fused matMul takes only a rank-1 bias
+    const scaled = scale === 1 ? a : tf.mul(a, scale);
+    out[name] = tf.add(teacher[name], tf.matMul(scaled as tf.Tensor2D, b as tf.Tensor2D).reshape(teacher[name].shape));
   }
   return out;
 }

@@ -107,8 +107,8 @@ export class RapmTrainer {
     const n = this.slots;
     const pass = this.studentGradients(batch);
     const studentGradNorm = globalNorm(pass.grads);
-    this.trainable = this.adamStudent.apply(this.trainable, pass.grads);
-    this.updateEma();
+    const ema = this.cfg.emaDecay > 0 ? { weights: this.ema, decay: this.cfg.emaDecay } : undefined;
+    this.trainable = this.adamStudent.apply(this.trainable, pass.grads, undefined, ema);
 
     // Discriminator updates on one shared encoder pass over [fake; relative real; absolute real].
     const { fixed } = pass;
@@ -175,7 +175,7 @@ export class RapmTrainer {
       const f = (...ws: tf.Tensor[]) => {
         const trainable = Object.fromEntries(names.map((k, i) => [k, ws[i]]));
         const zphi = this.studentStep(
-          trainable,
+          studentParams(this.teacher, trainable, cfg.student),
           fixed.slotStarts,
           fixed.times.start,
           fixed.times.end,
@@ -221,11 +221,14 @@ export class RapmTrainer {
       const labels = tf.tensor1d(batch.labels, 'int32');
       const slotLabels = tf.tile(labels, [n]) as tf.Tensor1D; // slot-major: sample i of slot j at j*b + i
       const teacherPoints = slotMajor(positions.slice([0, 1], [b, n]), n);
-      const slotStarts = this.rollout(positions.slice([0, 0], [b, 1]).reshape([b, h, w, c]) as tf.Tensor4D, labels);
+      // the adapters merged into the teacher once for every no-gradient student pass below
+      const student = studentParams(this.teacher, this.trainable, this.cfg.student);
+      const noise = positions.slice([0, 0], [b, 1]).reshape([b, h, w, c]) as tf.Tensor4D;
+      const slotStarts = this.rollout(student, noise, labels);
       const deltaPoints = batch.deltaPositions
         ? slotMajor(tf.tensor(batch.deltaPositions, [b, n, h, w, c]), n)
         : this.teacherDeltaPoints(slotMajor(positions.slice([0, 0], [b, n]), n), slotLabels, times);
-      const relativeTarget = this.studentStep(this.trainable, deltaPoints, times.delta, times.end, slotLabels);
+      const relativeTarget = this.studentStep(student, deltaPoints, times.delta, times.end, slotLabels);
       return { slotStarts, teacherPoints, relativeTarget, slotLabels };
     });
     return { ...tensors, times };
@@ -236,17 +239,16 @@ export class RapmTrainer {
     return this.cfg.emaDecay > 0 ? this.ema : this.trainable;
   }
 
-  /** Student DDIM step over one slot, per-sample times, batch of N*B. */
-  private studentStep(trainable: Params, z: tf.Tensor4D, t: Float32Array, s: Float32Array, labels: tf.Tensor1D) {
+  /** Student DDIM step over one slot with the student's full weights `p`, per-sample times, batch of N*B. */
+  private studentStep(p: Params, z: tf.Tensor4D, t: Float32Array, s: Float32Array, labels: tf.Tensor1D) {
     return tf.tidy(() => {
-      const p = studentParams(this.teacher, trainable, this.cfg.student);
       const out = applyUnet(this.model.unet, p, z, tf.tensor1d(t), labels);
       return this.ddim.step(out, z, t, s);
     });
   }
 
   /** The student's own trajectory, no gradient: slot j's start is detach(z^phi_{j-1}). */
-  private rollout(noise: tf.Tensor4D, labels: tf.Tensor1D): tf.Tensor4D {
+  private rollout(student: Params, noise: tf.Tensor4D, labels: tf.Tensor1D): tf.Tensor4D {
     return tf.tidy(() => {
       const b = noise.shape[0];
       const starts: tf.Tensor4D[] = [noise];
@@ -254,7 +256,7 @@ export class RapmTrainer {
       for (let j = 0; j < this.slots - 1; j++) {
         const t = new Float32Array(b).fill(tau[j]);
         const s = new Float32Array(b).fill(tau[j + 1]);
-        starts.push(this.studentStep(this.trainable, starts[j], t, s, labels));
+        starts.push(this.studentStep(student, starts[j], t, s, labels));
       }
       return tf.concat(starts) as tf.Tensor4D;
     });
@@ -293,7 +295,7 @@ export class RapmTrainer {
     let advRel = zeros;
     let advAbs = zeros;
     if (cfg.lambdaRel > 0 || cfg.lambdaAbs > 0) {
-      const feats = unetEncoder(this.model.unet, this.teacher, zphi, tf.tensor1d(encT), labels);
+      const feats = unetEncoder(this.model.unet, this.teacher, zphi, tf.tensor1d(encT), labels, true);
       const groups = this.model.unet.groups;
       if (cfg.lambdaRel > 0) advRel = tf.neg(tf.mean(applyHeads(this.headsRel, feats, groups), 1));
       if (cfg.lambdaAbs > 0) advAbs = tf.neg(tf.mean(applyHeads(this.headsAbs, feats, groups), 1));
@@ -365,16 +367,6 @@ export class RapmTrainer {
     tf.dispose(feats);
     [fakeF, relF, absF].forEach((fs) => tf.dispose(fs));
     return { rel: rel.values, abs: abs.values };
-  }
-
-  private updateEma(): void {
-    const d = this.cfg.emaDecay;
-    if (d <= 0) return;
-    for (const [k, p] of Object.entries(this.trainable)) {
-      const next = tf.tidy(() => tf.add(tf.mul(this.ema[k], d), tf.mul(p, 1 - d)));
-      this.ema[k].dispose();
-      this.ema[k] = next;
-    }
   }
 
   /** Per-sample times of the N*B slot rows (slot-major). */
@@ -477,16 +469,15 @@ function slotMeans(values: ArrayLike<number>, n: number, b: number): number[] {
   });
 }
 
-/** Pairwise adds, not tf.addN: WebGPU's AddN silently sums only the first 4 inputs (tfjs 4.22, measured). */
+/**
+ * The L2 norm of all gradients as one vector: concatenated flat, then one square, sum and sqrt
+ * (not tf.addN over per-tensor sums: WebGPU's AddN silently sums only the first 4 inputs, tfjs 4.22).
+ */
 function globalNorm(grads: Params): tf.Scalar {
-  return tf.tidy(
-    () =>
-      tf.sqrt(
-        Object.values(grads)
-          .map((g) => tf.sum(tf.square(g)))
-          .reduce((a, b) => tf.add(a, b)),
-      ) as tf.Scalar,
-  );
+  return tf.tidy(() => {
+    const flat = tf.concat(Object.values(grads).map((g) => g.reshape([-1])));
+    return tf.sqrt(tf.sum(tf.square(flat))) as tf.Scalar;
+  });
 }
 
 function cloneAll(p: Params): Params {

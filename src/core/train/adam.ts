@@ -5,6 +5,8 @@
  * (moments and step count) is a tensor map that a checkpoint can save and restore exactly.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ADAM_EMA, type AdamOutput } from '../kernels/adam-ema';
+import { useFused } from '../kernels/fused';
 import type { Params } from '../nn/unet';
 
 export interface AdamOptions {
@@ -16,6 +18,12 @@ export interface AdamOptions {
 
 export const ADAM_DEFAULTS: AdamOptions = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
+/** Weights that follow the parameters as an exponential moving average. */
+export interface EmaTarget {
+  weights: Params;
+  decay: number;
+}
+
 export class Adam {
   private m: Params = {};
   private v: Params = {};
@@ -23,30 +31,76 @@ export class Adam {
 
   constructor(readonly options: AdamOptions) {}
 
-  /** One update: p <- p - lr * mhat / (sqrt(vhat) + eps). Only the names in `grads` change. */
-  apply(params: Params, grads: Params, lr = this.options.lr): Params {
-    const { beta1, beta2, eps } = this.options;
+  /**
+   * One update: p <- p - lr * mhat / (sqrt(vhat) + eps). Only the names in `grads` change.
+   * With `ema`, its weights then move to ema * decay + p * (1 - decay) (tensors replaced in place).
+   */
+  apply(params: Params, grads: Params, lr = this.options.lr, ema?: EmaTarget): Params {
     this.step++;
-    const c1 = 1 - beta1 ** this.step;
-    const c2 = 1 - beta2 ** this.step;
     const next: Params = { ...params };
+    const fused = useFused(ADAM_EMA);
     for (const [name, g] of Object.entries(grads)) {
-      const [m, v, p] = tf.tidy(() => {
-        const m = this.m[name] ? tf.add(tf.mul(this.m[name], beta1), tf.mul(g, 1 - beta1)) : tf.mul(g, 1 - beta1);
-        const v = this.v[name]
-          ? tf.add(tf.mul(this.v[name], beta2), tf.mul(tf.square(g), 1 - beta2))
-          : tf.mul(tf.square(g), 1 - beta2);
-        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
-        return [m, v, tf.sub(params[name], tf.mul(update, lr))];
-      });
+      const [m, v, p, e] = fused
+        ? this.fusedStep(name, params[name], g, lr, ema)
+        : this.composedStep(name, params[name], g, lr, ema);
       this.m[name]?.dispose();
       this.v[name]?.dispose();
       params[name].dispose();
       this.m[name] = m;
       this.v[name] = v;
       next[name] = p;
+      if (ema && e) {
+        ema.weights[name].dispose();
+        ema.weights[name] = e;
+      }
     }
     return next;
+  }
+
+  private composedStep(name: string, param: tf.Tensor, g: tf.Tensor, lr: number, ema?: EmaTarget): tf.Tensor[] {
+    const { beta1, beta2, eps } = this.options;
+    const c1 = 1 - beta1 ** this.step;
+    const c2 = 1 - beta2 ** this.step;
+    return tf.tidy(() => {
+      const m = this.m[name] ? tf.add(tf.mul(this.m[name], beta1), tf.mul(g, 1 - beta1)) : tf.mul(g, 1 - beta1);
+      const v = this.v[name]
+        ? tf.add(tf.mul(this.v[name], beta2), tf.mul(tf.square(g), 1 - beta2))
+        : tf.mul(tf.square(g), 1 - beta2);
+      const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
+      const p = tf.sub(param, tf.mul(update, lr));
+      if (!ema) return [m, v, p];
+      const d = ema.decay;
+      return [m, v, p, tf.add(tf.mul(ema.weights[name], d), tf.mul(p, 1 - d))];
+    });
+  }
+
+  /** The fused kernel (src/core/kernels/adam-ema.ts): one dispatch per output tensor. */
+  private fusedStep(name: string, param: tf.Tensor, g: tf.Tensor, lr: number, ema?: EmaTarget): tf.Tensor[] {
+    const { beta1, beta2, eps } = this.options;
+    return tf.tidy(() => {
+      // zero moments on the first step give exactly the composed path's g * (1 - beta)
+      const m = this.m[name] ?? tf.zerosLike(g);
+      const v = this.v[name] ?? tf.zerosLike(g);
+      const e = ema ? ema.weights[name] : param;
+      const attrs = {
+        lr,
+        beta1,
+        beta2,
+        eps,
+        c1: 1 - beta1 ** this.step,
+        c2: 1 - beta2 ** this.step,
+        decay: ema?.decay ?? 0,
+      };
+      const run = (output: AdamOutput) =>
+        tf
+          .engine()
+          .runKernel(ADAM_EMA, { p: param, g, m, v, e }, {
+            ...attrs,
+            output,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const outputs: AdamOutput[] = ema ? ['m', 'v', 'p', 'ema'] : ['m', 'v', 'p'];
+      return outputs.map(run);
+    });
   }
 
   /** Moments as `m.<name>` / `v.<name>` tensors (not copies: save before the next `apply`). */

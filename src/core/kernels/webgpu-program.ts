@@ -1,0 +1,59 @@
+/**
+ * The shape of a program that tfjs's webgpu backend runs (`runWebGPUProgram`), restated here so
+ * core code needs no import from the backend package (Node's wasm path never loads it). tfjs
+ * prepends bindings to the user code: `result` (the one output), each of `variableNames` as a
+ * read-only array, `uniforms` (shapes, then `size` when asked, then the program's own fields),
+ * and the private `localId` / `workgroupId`; `main(index)` is called from its entry point.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+export interface WebGpuProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  /** Adds `size` (the output's element count) to the uniforms. */
+  size?: boolean;
+  /** The program's own uniform fields, WGSL struct syntax ("lr : f32, ..."). */
+  uniforms?: string;
+  getUserCode: () => string;
+}
+
+export interface UniformValue {
+  type: 'float32' | 'int32';
+  data: number[];
+}
+
+/** The part of tfjs's WebGPUBackend the fused kernels use. */
+export interface WebGpuRunner {
+  runWebGPUProgram(
+    program: WebGpuProgram,
+    inputs: tf.TensorInfo[],
+    dtype: tf.DataType,
+    uniforms?: UniformValue[],
+  ): tf.TensorInfo;
+}
+
+/** Workgroup size of the reduction programs; `reduceSum` below assumes a power of two. */
+export const REDUCE_WG = 64;
+
+/** A workgroup-wide sum in shared memory; every invocation must call it (it has barriers). */
+export const REDUCE_SUM_WGSL = `
+  var<workgroup> partial: array<f32, ${REDUCE_WG}>;
+  fn reduceSum(v: f32) -> f32 {
+    let li = i32(localId.x);
+    partial[li] = v;
+    workgroupBarrier();
+    for (var s = ${REDUCE_WG / 2}; s > 0; s = s >> 1u) {
+      if (li < s) {
+        partial[li] = partial[li] + partial[li + s];
+      }
+      workgroupBarrier();
+    }
+    let total = partial[0];
+    workgroupBarrier();
+    return total;
+  }
+`;
