@@ -52,6 +52,20 @@ export default tseslint.config(
     },
   },
   {
+    // The diagnostics page (kernels.html) runs core code on the page's own backend; it is no part of the studio.
+    files: ['src/diagnostics/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/ui/**', '**/worker/**', '**/cli/**', '**/node/**'], message: 'diagnostics use core only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The UI never touches tensors: tfjs lives in the worker.
     files: ['src/ui/**/*.{ts,tsx}'],
     rules: {

@@ -57,6 +57,8 @@ export default defineConfig({
     target: 'es2022',
     // tfjs alone is ~3 MB minified; the warning would fire on every build and say nothing new.
     chunkSizeWarningLimit: 4096,
+    // kernels.html: the fused-kernel diagnostics page for e2e tests and the dispatch benchmark
+    rollupOptions: { input: { main: 'index.html', kernels: 'kernels.html' } },
   },
   server: { host: '127.0.0.1', port: 5173, headers: isolation },
   preview: { host: '127.0.0.1', port: 4173, strictPort: true, headers: isolation },

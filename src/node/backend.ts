@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { installWasmKernels } from '../core/nn/wasm-kernels';
 
 export type NodeBackend = 'wasm' | 'webgpu' | 'cpu';
@@ -87,6 +88,7 @@ async function useWebGpuBackend(): Promise<string> {
     );
   }
   await import('@tensorflow/tfjs-backend-webgpu');
+  registerWebGpuKernels();
   if (!(await tf.setBackend('webgpu'))) {
     throw new BackendUnavailableError(
       'tfjs could not create its webgpu backend on the adapter Dawn found; see the error logged above',

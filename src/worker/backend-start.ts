@@ -10,6 +10,7 @@ import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { installWasmKernels } from '../core/nn/wasm-kernels';
 import type { AdapterSummary, BackendAttempt, BackendName } from './protocol';
 
@@ -35,6 +36,8 @@ setWasmPaths({
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
 });
 installWasmKernels();
+// The fused kernels (GroupNorm, Adam+EMA) run wherever webgpu is picked; other backends use the composed ops.
+registerWebGpuKernels();
 
 /**
  * Threads for tfjs-wasm's threaded build (used only where the page is cross-origin isolated).

@@ -7,7 +7,7 @@
  *   p' = p - (m' / c1) / (sqrt(v' / c2) + eps) * lr      ema' = ema * d + p' * (1 - d)
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { UniformValue, WebGpuProgram, WebGpuRunner } from './webgpu-program';
+import { touchAll, type UniformValue, type WebGpuProgram, type WebGpuRunner } from './webgpu-program';
 
 export const ADAM_EMA = 'RapmAdamEma';
 
@@ -57,6 +57,7 @@ class AdamEmaProgram implements WebGpuProgram {
     };
     return `
       fn main(index: i32) {
+        ${touchAll(this.variableNames, 'index')}
         if (index < uniforms.size) {
           let u = uniforms;
           let gi = g[index];

@@ -12,7 +12,7 @@
  * Statistics are recomputed in each backward program rather than stored: a program has one output.
  */
 import * as tf from '@tensorflow/tfjs';
-import { REDUCE_SUM_WGSL, REDUCE_WG, type WebGpuProgram, type WebGpuRunner } from './webgpu-program';
+import { REDUCE_SUM_WGSL, REDUCE_WG, touchAll, type WebGpuProgram, type WebGpuRunner } from './webgpu-program';
 
 export const GROUP_NORM = 'RapmGroupNorm';
 export const GROUP_NORM_GRAD_X = 'RapmGroupNormGradX';
@@ -91,6 +91,7 @@ class GroupNormProgram implements WebGpuProgram {
       if (this.kind === 'forward') {
         return `${header}
           fn main(index: i32) {
+${touchAll(this.variableNames, 'index')}
             ${prologue}
             for (var i = li; i < ${n}; i = i + ${REDUCE_WG}) {
               let ch = gg * ${cg} + i % ${cg};
@@ -102,6 +103,7 @@ class GroupNormProgram implements WebGpuProgram {
       }
       return `${header}
         fn main(index: i32) {
+${touchAll(this.variableNames, 'index')}
           ${prologue}
           var a1 = 0.0;
           var a2 = 0.0;
@@ -127,6 +129,7 @@ class GroupNormProgram implements WebGpuProgram {
     const term = this.kind === 'dgamma' ? 'd * xh' : 'd';
     return `${header}
       fn main(index: i32) {
+${touchAll(this.variableNames, 'index')}
         let ch = i32(workgroupId.x);
         let gg = ch / ${cg};
         let li = i32(localId.x);

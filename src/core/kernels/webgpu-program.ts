@@ -36,6 +36,16 @@ export interface WebGpuRunner {
   ): tf.TensorInfo;
 }
 
+/**
+ * A statement that reads every input and the uniforms without effect. Pipelines use
+ * layout 'auto', which drops bindings the shader never reads, while tfjs always binds every
+ * input and the uniforms: an unread one invalidates the bind group and the dispatch.
+ */
+export function touchAll(variableNames: string[], index: string): string {
+  const reads = [...variableNames.map((v) => `f32(${v}[0])`), 'uniforms.NAN'].join(' + ');
+  return `if (${index} < 0) { result[0] = ${reads}; }`;
+}
+
 /** Workgroup size of the reduction programs; `reduceSum` below assumes a power of two. */
 export const REDUCE_WG = 64;
 

@@ -41,6 +41,31 @@ describe('conv2d with custom gradient', () => {
     });
   }
 
+  it("with bias: the backprop kernels of backends that have them (cpu) agree with wasm's formulation", async () => {
+    const grads = async () => {
+      const x = tf.randomNormal([2, 5, 6, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 6) as tf.Tensor4D;
+      const b = tf.randomNormal([4], 0, 1, 'float32', 7) as tf.Tensor1D;
+      const proj = tf.randomNormal([2, 5, 6, 4], 0, 1, 'float32', 8);
+      const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, { bias: bb as tf.Tensor1D }), proj)) as tf.Scalar;
+      const frozenDx = tf.grad((xx: tf.Tensor) =>
+        tf.sum(tf.mul(conv2d(xx as tf.Tensor4D, w, { bias: b, frozen: true }), proj)),
+      )(x);
+      return Promise.all([...tf.grads(f)([x, w, b]), frozenDx].map((t) => t.data()));
+    };
+    const prev = tf.getBackend();
+    const wasm = await grads();
+    await tf.setBackend('cpu');
+    const cpu = await grads();
+    await tf.setBackend(prev);
+    wasm.forEach((a, i) => {
+      const diff = Math.max(...Array.from(a, (v, j) => Math.abs(v - cpu[i][j])));
+      expect(diff).toBeLessThan(1e-3);
+    });
+    expect(Array.from(wasm[3])).toEqual(Array.from(wasm[0]));
+  });
+
   it('matches a numerical gradient of the filter', () => {
     const x = tf.randomNormal([1, 4, 4, 2], 0, 1, 'float32', 3) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 2, 2], 0, 1, 'float32', 4) as tf.Tensor4D;

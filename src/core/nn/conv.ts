@@ -2,9 +2,9 @@
  * A stride-1 'same' convolution with an explicit gradient.
  *
  * Why: tfjs's wasm backend has no Conv2DBackpropFilter kernel, so `tf.grad` through
- * `tf.conv2d` throws there. Both gradients below are written as ordinary forward
- * convolutions, the fastest formulations measured on wasm (docs/benchmarks.md), and they
- * run unchanged on webgpu, webgl and cpu.
+ * `tf.conv2d` throws there. There both gradients are written as ordinary forward
+ * convolutions, the fastest formulations measured on wasm (docs/benchmarks.md); backends with
+ * tfjs's backprop kernels (webgpu, webgl, cpu) use those, one dispatch each.
  *
  * Shapes (NHWC, as tfjs): x [B, H, W, Cin], w [k, k, Cin, Cout] with k odd.
  */
@@ -57,8 +57,17 @@ function frozenConv(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined):
   return f(x);
 }
 
+/**
+ * Whether the active backend has tfjs's own backprop kernels (webgpu, webgl, cpu; not wasm):
+ * one kernel each for dx and dW, where the formulations below take 3 and 5.
+ */
+const nativeBackprop = () => tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
+
 /** dx: correlate dy with the kernel flipped in space and transposed to [k, k, Cout, Cin]. */
 function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  if (nativeBackprop()) {
+    return tf.conv2dTranspose(dy, w, [dy.shape[0], dy.shape[1], dy.shape[2], w.shape[2]], 1, 'same');
+  }
   return tf.tidy(() => {
     const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
     return tf.conv2d(dy, flipped, 1, 'same');
@@ -71,6 +80,10 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
  * [Cin, k, k, Cout], transposed to the kernel layout [k, k, Cin, Cout].
  */
 function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  if (nativeBackprop()) {
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [k, k, x.shape[3], dy.shape[3]] };
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor4D;
+  }
   return tf.tidy(() => {
     const p = (k - 1) / 2;
     const xt = tf

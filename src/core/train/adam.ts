@@ -92,12 +92,10 @@ export class Adam {
         decay: ema?.decay ?? 0,
       };
       const run = (output: AdamOutput) =>
-        tf
-          .engine()
-          .runKernel(ADAM_EMA, { p: param, g, m, v, e }, {
-            ...attrs,
-            output,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        tf.engine().runKernel(ADAM_EMA, { p: param, g, m, v, e }, {
+          ...attrs,
+          output,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
       const outputs: AdamOutput[] = ema ? ['m', 'v', 'p', 'ema'] : ['m', 'v', 'p'];
       return outputs.map(run);
     });

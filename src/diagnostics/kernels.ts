@@ -1,0 +1,281 @@
+/**
+ * The fused-kernel diagnostics page (kernels.html): core code on the webgpu backend in the page
+ * itself, so e2e tests can compare the fused kernels with tfjs's composed ops on the same device
+ * and the dispatch benchmark can run one UNet forward or RAPM iteration at a time. Everything is
+ * exposed as `window.rapmKernels`; nothing here is part of the studio.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setFusedKernels } from '../core/kernels/fused';
+import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
+import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
+import type { ModelConfig } from '../core/model-config';
+import { groupNorm } from '../core/nn/group-norm';
+import { MNIST_UNET, applyUnet, initUnetParams, type Params } from '../core/nn/unet';
+import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
+import { RapmTrainer, type TrajectoryBatch, type TrajectoryGeometry } from '../core/rapm/trainer';
+import { gaussian } from '../core/random';
+import { Adam } from '../core/train/adam';
+
+/** One comparison: the fused result's relative L2 distance to the composed one. */
+export interface Check {
+  name: string;
+  relError: number;
+}
+
+/** A tiny UNet with attention, so every GroupNorm variant and the attention path run. */
+const TINY: ModelConfig = {
+  name: 'kernel-diagnostics',
+  architecture: 'unet',
+  unet: {
+    imageSize: 4,
+    inChannels: 1,
+    baseChannels: 4,
+    channelMults: [1, 2],
+    resBlocksPerLevel: 1,
+    attentionLevels: [1],
+    numClasses: 3,
+    groups: 2,
+  },
+  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
+  prediction: 'epsilon',
+  data: { channels: 1, height: 4, width: 4, range: [-1, 1] },
+  numClasses: 3,
+};
+const TINY_GEOMETRY: TrajectoryGeometry = { coarseTimesteps: [999, 499], deltaTimesteps: [874, 374], guidance: 2 };
+const MNIST_GEOMETRY: TrajectoryGeometry = {
+  coarseTimesteps: [999, 749, 499, 249],
+  deltaTimesteps: [968, 718, 468, 218],
+  guidance: 2,
+};
+
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
+}
+
+/** Runs `f` with the fused kernels off, then on, and returns both results as arrays. */
+async function bothPaths(f: () => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
+  const read = async (on: boolean) => {
+    setFusedKernels(on);
+    const ts = tf.tidy(f);
+    const values = await Promise.all(ts.map((t) => t.data() as Promise<Float32Array>));
+    tf.dispose(ts);
+    return values;
+  };
+  try {
+    return [await read(false), await read(true)];
+  } finally {
+    setFusedKernels(true);
+  }
+}
+
+/** GroupNorm (+ SiLU) forward and all three gradients, trainable and frozen affine. */
+async function groupNormChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  const x = tf.randomNormal([2, 4, 4, 8], 0.3, 1.5, 'float32', 1) as tf.Tensor4D;
+  const gamma = tf.randomNormal([8], 1, 0.3, 'float32', 2) as tf.Tensor1D;
+  const beta = tf.randomNormal([8], 0, 0.3, 'float32', 3) as tf.Tensor1D;
+  const proj = tf.randomNormal(x.shape, 0, 1, 'float32', 4);
+  for (const silu of [true, false]) {
+    for (const frozen of [false, true]) {
+      const [composed, fused] = await bothPaths(() => {
+        const loss = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(groupNorm(xx as tf.Tensor4D, g, b, 4, { silu, frozen }), proj)) as tf.Scalar;
+        const y = groupNorm(x, gamma, beta, 4, { silu, frozen });
+        if (frozen) return [y, tf.grad((xx: tf.Tensor) => loss(xx, gamma, beta))(x)];
+        return [y, ...tf.grads(loss)([x, gamma, beta])];
+      });
+      const names = ['forward', 'dx', 'dgamma', 'dbeta'];
+      composed.forEach((c, i) =>
+        checks.push({
+          name: `groupNorm${silu ? '+silu' : ''}${frozen ? ' frozen' : ''} ${names[i]}`,
+          relError: relError(fused[i], c),
+        }),
+      );
+    }
+  }
+  tf.dispose([x, gamma, beta, proj]);
+  return checks;
+}
+
+/** Three Adam steps with the EMA: parameters, moments and EMA. */
+async function adamChecks(): Promise<Check[]> {
+  const shapes: Record<string, number[]> = { a: [3, 3, 4, 5], b: [7] };
+  const [composed, fused] = await bothPaths(() => {
+    let params: Params = {};
+    const ema: Params = {};
+    for (const [k, s] of Object.entries(shapes)) {
+      params[k] = tf.randomNormal(s, 0, 1, 'float32', k.length);
+      ema[k] = params[k].clone();
+    }
+    const adam = new Adam({ lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8 });
+    for (let step = 0; step < 3; step++) {
+      const grads = Object.fromEntries(
+        Object.entries(shapes).map(([k, s]) => [k, tf.randomNormal(s, 0, 1, 'float32', 10 + step)]),
+      );
+      params = adam.apply(params, grads, undefined, { weights: ema, decay: 0.9 });
+      tf.dispose(Object.values(grads));
+    }
+    const state = adam.state();
+    const out = [...Object.values(params), ...Object.values(ema), ...Object.values(state).map((t) => t.clone())];
+    adam.dispose();
+    return out;
+  });
+  return composed.map((c, i) => ({ name: `adam+ema output ${i}`, relError: relError(fused[i], c) }));
+}
+
+function batchOf(model: ModelConfig, slots: number, seed: number): TrajectoryBatch {
+  const px = model.data.height * model.data.width * model.data.channels;
+  return {
+    positions: gaussian(seed, (slots + 1) * px),
+    deltaPositions: gaussian(seed + 1, slots * px),
+    labels: Int32Array.of(seed % model.numClasses),
+  };
+}
+
+function noisyTeacher(model: ModelConfig): Params {
+  const p = initUnetParams(model.unet, 0);
+  // perturb the zero-initialised branches so that every layer carries signal, as after training
+  return Object.fromEntries(
+    Object.entries(p).map(([k, t], i) => {
+      const noisy = tf.add(t, tf.randomNormal(t.shape, 0, 0.05, 'float32', i));
+      t.dispose();
+      return [k, noisy];
+    }),
+  );
+}
+
+/** One whole RAPM iteration on the tiny model: metrics and every updated weight. */
+async function rapmChecks(): Promise<Check[]> {
+  const teacher = noisyTeacher(TINY);
+  const run = async (on: boolean) => {
+    setFusedKernels(on);
+    const trainer = new RapmTrainer(TINY, teacher, TINY_GEOMETRY, DEFAULT_RAPM);
+    const m = await trainer.stepAsync(batchOf(TINY, 2, 1));
+    const metrics = [m.studentLoss, m.discLossRel, m.discLossAbs, m.gradNorm.student, m.gradNorm.rel, m.gradNorm.abs];
+    const weights = async (p: Params) => Promise.all(Object.values(p).map((t) => t.data() as Promise<Float32Array>));
+    const out = {
+      metrics,
+      trainable: await weights(trainer.trainable),
+      ema: await weights(trainer.ema),
+      heads: [...(await weights(trainer.headsRel)), ...(await weights(trainer.headsAbs))],
+    };
+    trainer.dispose();
+    return out;
+  };
+  try {
+    const composed = await run(false);
+    const fused = await run(true);
+    const flat = (xs: Float32Array[]) => Float32Array.from(xs.flatMap((x) => Array.from(x)));
+    return [
+      { name: 'rapm iteration metrics', relError: relError(fused.metrics, composed.metrics) },
+      { name: 'rapm trainable', relError: relError(flat(fused.trainable), flat(composed.trainable)) },
+      { name: 'rapm ema', relError: relError(flat(fused.ema), flat(composed.ema)) },
+      { name: 'rapm heads', relError: relError(flat(fused.heads), flat(composed.heads)) },
+    ];
+  } finally {
+    setFusedKernels(true);
+    tf.dispose(Object.values(teacher));
+  }
+}
+
+/** tf.memory().numTensors after each of `iterations` fused iterations on the tiny model. */
+async function tensorCounts(iterations: number): Promise<number[]> {
+  const teacher = noisyTeacher(TINY);
+  const trainer = new RapmTrainer(TINY, teacher, TINY_GEOMETRY, DEFAULT_RAPM);
+  const counts: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    await trainer.stepAsync(batchOf(TINY, 2, i));
+    counts.push(tf.memory().numTensors);
+  }
+  trainer.dispose();
+  tf.dispose(Object.values(teacher));
+  return counts;
+}
+
+/** Full-size work for the dispatch benchmark: the MNIST UNet and a default RAPM run, built once. */
+let mnist: { teacher: Params; trainer: RapmTrainer; seed: number } | null = null;
+
+function mnistSetup(config: Partial<RapmConfig>) {
+  if (!mnist) {
+    const teacher = initUnetParams(MNIST_UNET, 0);
+    const trainer = new RapmTrainer(MNIST_TEACHER_CONFIG, teacher, MNIST_GEOMETRY, { ...DEFAULT_RAPM, ...config });
+    mnist = { teacher, trainer, seed: 0 };
+  }
+  return mnist;
+}
+
+async function unetForward(): Promise<void> {
+  const { teacher } = mnistSetup({});
+  const y = tf.tidy(() =>
+    applyUnet(
+      MNIST_UNET,
+      teacher,
+      tf.randomNormal([1, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D,
+      tf.tensor1d([500]),
+      tf.tensor1d([3], 'int32'),
+    ),
+  );
+  await y.data();
+  y.dispose();
+}
+
+async function unetForwardBackward(): Promise<void> {
+  const { teacher } = mnistSetup({});
+  const names = Object.keys(teacher);
+  const done = tf.tidy(() => {
+    const x = tf.randomNormal([1, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const grads = tf.grads((...ps: tf.Tensor[]) => {
+      const p = Object.fromEntries(names.map((n, i) => [n, ps[i]]));
+      return tf.mean(
+        tf.square(applyUnet(MNIST_UNET, p, x, tf.tensor1d([500]), tf.tensor1d([3], 'int32'))),
+      ) as tf.Scalar;
+    })(names.map((n) => teacher[n]));
+    return tf.concat(grads.map((g) => g.reshape([-1])));
+  });
+  await done.data();
+  done.dispose();
+}
+
+async function rapmIteration(): Promise<number> {
+  const m = mnistSetup({});
+  const metrics = await m.trainer.stepAsync(batchOf(MNIST_TEACHER_CONFIG, 4, ++m.seed));
+  return metrics.studentLoss;
+}
+
+const api = {
+  equivalence: async (): Promise<Check[]> => [
+    ...(await groupNormChecks()),
+    ...(await adamChecks()),
+    ...(await rapmChecks()),
+  ],
+  tensorCounts,
+  setFused: setFusedKernels,
+  unetForward,
+  unetForwardBackward,
+  rapmIteration,
+  numTensors: () => tf.memory().numTensors,
+};
+
+declare global {
+  interface Window {
+    rapmKernels: typeof api & { backend: string };
+  }
+}
+
+const status = document.getElementById('status') as HTMLElement;
+try {
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") failed');
+  await tf.ready();
+  registerWebGpuKernels();
+  window.rapmKernels = { ...api, backend: tf.getBackend() };
+  status.textContent = `ready: ${tf.getBackend()}`;
+} catch (err) {
+  status.textContent = `failed: ${err instanceof Error ? err.message : String(err)}`;
+}
