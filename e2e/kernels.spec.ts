@@ -1,8 +1,7 @@
 /**
  * The fused WebGPU kernels against tfjs's composed ops on the same device (Chromium's WebGPU,
  * SwiftShader here), through the diagnostics page kernels.html: GroupNorm (+ SiLU) forward and
- * gradients, Adam with the EMA, and one whole RAPM iteration agree within 1e-4 relative, and the
- * tensor count stays flat on the fused path.
+ * gradients, Adam with the EMA, and one whole RAPM iteration agree within 1e-4 relative.
  */
 import { expect, test } from '@playwright/test';
 
@@ -16,10 +15,4 @@ test('fused kernels match the composed ops within 1e-4 relative', async ({ page 
   const checks = await page.evaluate(() => window.rapmKernels.equivalence());
   expect(checks.length).toBeGreaterThan(20);
   for (const c of checks) expect.soft(c.relError, c.name).toBeLessThan(1e-4);
-});
-
-test('the fused path keeps the tensor count flat over iterations', async ({ page }) => {
-  const counts = await page.evaluate(() => window.rapmKernels.tensorCounts(4));
-  expect(counts[3]).toBe(counts[1]);
-  expect(counts[2]).toBe(counts[1]);
 });

@@ -79,6 +79,13 @@ try {
   console.log('| step | dispatches, composed ops | dispatches, fused kernels (default) |');
   console.log('|---|---:|---:|');
   for (const [label, composed, fused] of rows) console.log(`| ${label} | ${composed} | ${fused} |`);
+  console.log(
+    "\nWhere the fused path's dispatches go (tfjs kernels per step; Reshape and most Identity run no shader):\n",
+  );
+  for (const step of ['unetForward', 'unetForwardBackward', 'rapmIteration'] as const) {
+    const kernels = await page.evaluate((s) => window.rapmKernels.profile(s), step);
+    console.log(`- ${step}: ${kernels.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  }
 } finally {
   await browser.close();
   await new Promise<void>((resolve, reject) => server.httpServer.close((err) => (err ? reject(err) : resolve())));

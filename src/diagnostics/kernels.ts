@@ -249,7 +249,23 @@ async function rapmIteration(): Promise<number> {
   return metrics.studentLoss;
 }
 
+type Step = 'unetForward' | 'unetForwardBackward' | 'rapmIteration';
+
+/** The tfjs kernels one run of `step` executes on this backend, most frequent first (wrappers without a kernel left out). */
+async function profile(step: Step): Promise<[string, number][]> {
+  const steps: Record<Step, () => Promise<unknown>> = { unetForward, unetForwardBackward, rapmIteration };
+  const info = await tf.profile(async () => {
+    await steps[step]();
+  });
+  const counts = new Map<string, number>();
+  for (const k of info.kernels) {
+    if (tf.getKernel(k.name, tf.getBackend())) counts.set(k.name, (counts.get(k.name) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]);
+}
+
 const api = {
+  profile,
   equivalence: async (): Promise<Check[]> => [
     ...(await groupNormChecks()),
     ...(await adamChecks()),
