@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { loadModelBundle } from '../core/io/bundle';
 import { readShard, type ShardMeta } from '../core/io/shards';
 import { sampleModel } from '../core/diffusion/model-sampling';
+import type { GuidanceInterval } from '../core/diffusion/guidance';
 import { decodeEvaluator } from '../core/eval/evaluator-bundle';
 import { fidOfFeatures } from '../core/eval/fid';
 import { classAccuracy, classifyImages } from '../core/eval/metrics';
@@ -39,6 +40,7 @@ const args = parseCli('npm run eval -- [options]', {
   },
   steps: { type: 'string', default: '4', help: 'DDIM steps (trailing spacing)' },
   guidance: { type: 'string', default: '1', help: 'classifier-free guidance scale (1 = none)' },
+  'guidance-interval': { type: 'string', help: 'LO,HI: guide only at timesteps LO <= t <= HI (default: all)' },
   count: { type: 'string', default: '1000', help: 'samples (balanced over classes)' },
   seed: { type: 'string', default: '0', help: 'first sample seed' },
   batch: { type: 'string', default: '100', help: 'sampling batch size' },
@@ -78,6 +80,16 @@ function printPixelStats(samples: { all: PixelStats; perClass: PixelStats[] }, r
     ];
     console.log(`| ${name} | ${s.count} | ${cells.join(' | ')} |`);
   }
+}
+
+function parseInterval(text: unknown): GuidanceInterval | undefined {
+  if (text === undefined) return undefined;
+  const parts = String(text).split(',');
+  const [lo, hi] = parts.map((p) => Number(p.trim()));
+  if (parts.length !== 2 || !Number.isInteger(lo) || !Number.isInteger(hi) || lo > hi) {
+    throw new UsageError(`--guidance-interval must be LO,HI with integers LO <= HI, got '${String(text)}'`);
+  }
+  return [lo, hi];
 }
 
 /** The evaluator scores 1x28x28 digits; `what` names the source ("FILE draws", "FILE holds"). */
@@ -149,6 +161,7 @@ async function main(): Promise<void> {
     assertEvaluatorSize(config.data, `${args.model} draws`);
     const steps = num(args.steps, 'steps');
     const guidance = num(args.guidance, 'guidance');
+    const interval = parseInterval(args['guidance-interval']);
     const seeds = Array.from({ length: count }, (_, k) => seed0 + k);
     labels = Int32Array.from(seeds, (_, k) => k % config.numClasses);
     const progress = new Progress(count, 'img');
@@ -158,12 +171,20 @@ async function main(): Promise<void> {
       steps,
       spacing: 'trailing',
       guidanceScale: guidance,
+      guidanceInterval: interval,
       batchSize: num(args.batch, 'batch'),
       onProgress: (done) => progress.update(done),
     });
     progress.done();
-    label = String(args.label ?? `${config.name}, DDIM ${steps} steps, CFG ${guidance}`);
-    row = { model: String(args.model), name: config.name, steps, guidance };
+    const within = interval ? ` at t in [${interval[0]}, ${interval[1]}]` : '';
+    label = String(args.label ?? `${config.name}, DDIM ${steps} steps, CFG ${guidance}${within}`);
+    row = {
+      model: String(args.model),
+      name: config.name,
+      steps,
+      guidance,
+      ...(interval && { guidanceInterval: interval }),
+    };
   }
   const n = labels.length;
   const samples: SampleSet = {

@@ -40,6 +40,18 @@ describe('classifier-free guidance', () => {
     expect(batches).toEqual([6, 6]);
   });
 
+  it('with an interval, guides inside [lo, hi] and runs the conditional branch alone outside it', () => {
+    const x = tf.randomNormal([3, 2, 2, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const labels = tf.tensor1d([0, 4, 9], 'int32');
+    const { denoiser, batches } = recording();
+    const model = guided(denoiser, numClasses, 3, [200, 800]);
+    for (const t of [200, 500, 800])
+      expect(maxDiff(model(x, t, labels), guided(denoiser, numClasses, 3)(x, t, labels))).toBe(0);
+    batches.length = 0;
+    for (const t of [199, 801, 999]) expect(maxDiff(model(x, t, labels), denoiser(x, t, labels))).toBe(0);
+    expect(batches).toEqual([3, 3, 3, 3, 3, 3]);
+  });
+
   it('leaks no tensors', () => {
     const { denoiser } = recording();
     const x = tf.zeros([2, 2, 2, 1]) as tf.Tensor4D;

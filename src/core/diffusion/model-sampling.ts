@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model-config';
 import { applyUnet, type Params } from '../nn/unet';
 import { Ddim } from './ddim';
-import type { Denoiser } from './guidance';
+import type { Denoiser, GuidanceInterval } from './guidance';
 import { sampleDdim, SamplerInputError, seededNoise } from './sampler';
 import type { TimestepSpacing } from './timesteps';
 
@@ -35,6 +35,8 @@ export interface SampleRequest {
   /** An explicit grid in place of steps and spacing (a student's coarse timesteps). */
   timesteps?: readonly number[];
   guidanceScale: number;
+  /** Guide only at timesteps in [lo, hi] (see guidance.ts); default: every step. */
+  guidanceInterval?: GuidanceInterval;
   batchSize: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -64,6 +66,7 @@ export async function sampleModel(config: ModelConfig, params: Params, req: Samp
         spacing: req.spacing,
         timesteps: req.timesteps,
         guidanceScale: req.guidanceScale,
+        guidanceInterval: req.guidanceInterval,
         numClasses: config.numClasses,
       }).samples;
     } finally {

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gaussianBatch } from '../random';
 import type { Ddim } from './ddim';
-import { type Denoiser, guided } from './guidance';
+import { type Denoiser, guided, type GuidanceInterval } from './guidance';
 import { timesteps, type TimestepSpacing } from './timesteps';
 
 export interface SamplerOptions {
@@ -19,6 +19,8 @@ export interface SamplerOptions {
   stepsOffset?: number;
   /** Classifier-free guidance scale w; 1 = conditional model only. */
   guidanceScale: number;
+  /** Guide only at timesteps in [lo, hi]; default: every step. */
+  guidanceInterval?: GuidanceInterval;
   /** Class count of the model; label `numClasses` is the null class for guidance. */
   numClasses: number;
   /** Grid timesteps at which to keep the point z_t (the sampler's state before its step out of t). */
@@ -60,7 +62,7 @@ export function sampleDdim(
   if (labels.shape[0] !== noise.shape[0]) {
     throw new SamplerInputError(`${labels.shape[0]} labels for a batch of ${noise.shape[0]} noise samples`);
   }
-  const model = guided(denoiser, opts.numClasses, opts.guidanceScale);
+  const model = guided(denoiser, opts.numClasses, opts.guidanceScale, opts.guidanceInterval);
   const points: SampleResult['points'] = [];
   let z = noise;
   try {

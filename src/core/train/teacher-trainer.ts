@@ -18,11 +18,23 @@ export interface TeacherTrainConfig {
   batchSize: number;
   steps: number;
   adam: AdamOptions;
-  /** Linear warm-up of the learning rate over this many steps, then cosine decay to 10%. */
+  /** Linear warm-up of the learning rate over this many steps, then cosine decay to `finalLrFraction`. */
   warmupSteps: number;
   labelDropout: number;
+  /** Decay of the EMA weights that ship. */
   emaDecay: number;
   seed: number;
+  /** The cosine ends at this fraction of the peak learning rate (default 0.1). */
+  finalLrFraction?: number;
+  /** Step at which the schedule (warm-up, then cosine to `steps`) starts: a fresh restart of a resumed run (default 0). */
+  scheduleStart?: number;
+  /**
+   * Cap the EMA decay at (1 + step) / (10 + step) (default true): right for a run from scratch, but it holds
+   * a decay of 0.999 down to 0.998 until step 9,000, so a resumed run whose EMA is already warm turns it off.
+   */
+  emaWarmup?: boolean;
+  /** More EMA decays kept beside `emaDecay` (in `extraEmas`), to choose the decay after a run by evaluating each. */
+  extraEmaDecays?: number[];
 }
 
 export interface TeacherBatch {
@@ -37,6 +49,8 @@ export interface TeacherBatch {
 export class TeacherTrainer {
   params: Params;
   ema: Params;
+  /** One EMA per `extraEmaDecays` entry, keyed by String(decay); they start as copies of `init`. */
+  extraEmas: Record<string, Params>;
   readonly adam: Adam;
   private readonly sqrtAb: Float32Array;
   private readonly sqrtOneMinusAb: Float32Array;
@@ -47,7 +61,8 @@ export class TeacherTrainer {
     init: Params,
   ) {
     this.params = init;
-    this.ema = Object.fromEntries(Object.entries(init).map(([k, t]) => [k, t.clone()]));
+    this.ema = cloneParams(init);
+    this.extraEmas = Object.fromEntries((cfg.extraEmaDecays ?? []).map((d) => [String(d), cloneParams(init)]));
     this.adam = new Adam(cfg.adam);
     const ab = alphasCumprod(model.schedule);
     this.sqrtAb = Float32Array.from(ab, Math.sqrt);
@@ -58,11 +73,15 @@ export class TeacherTrainer {
     return this.adam.step;
   }
 
+  /** Linear warm-up from `scheduleStart`, then cosine from the peak down to `finalLrFraction` of it at `steps`. */
   learningRate(step: number): number {
     const { warmupSteps, steps, adam } = this.cfg;
-    if (step < warmupSteps) return (adam.lr * (step + 1)) / warmupSteps;
-    const progress = Math.min(1, (step - warmupSteps) / Math.max(1, steps - warmupSteps));
-    return adam.lr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * progress)));
+    const start = this.cfg.scheduleStart ?? 0;
+    const floor = this.cfg.finalLrFraction ?? 0.1;
+    const s = step - start;
+    if (s < warmupSteps) return (adam.lr * (Math.max(0, s) + 1)) / warmupSteps;
+    const progress = Math.min(1, (s - warmupSteps) / Math.max(1, steps - start - warmupSteps));
+    return adam.lr * (floor + ((1 - floor) / 2) * (1 + Math.cos(Math.PI * progress)));
   }
 
   /** One optimisation step; returns the batch loss. */
@@ -102,18 +121,32 @@ export class TeacherTrainer {
     return value;
   }
 
-  /** EMA with the usual warm-up: decay = min(emaDecay, (1 + step) / (10 + step)). */
+  /** The decay applied at the current step: `decay`, capped by the warm-up min(decay, (1 + step) / (10 + step)). */
+  emaDecayNow(decay: number): number {
+    return this.cfg.emaWarmup === false ? decay : Math.min(decay, (1 + this.step) / (10 + this.step));
+  }
+
   private updateEma(): void {
-    const d = Math.min(this.cfg.emaDecay, (1 + this.step) / (10 + this.step));
-    for (const [k, p] of Object.entries(this.params)) {
-      const next = tf.tidy(() => tf.add(tf.mul(this.ema[k], d), tf.mul(p, 1 - d)));
-      this.ema[k].dispose();
-      this.ema[k] = next;
-    }
+    moveEma(this.ema, this.params, this.emaDecayNow(this.cfg.emaDecay));
+    for (const [d, ema] of Object.entries(this.extraEmas)) moveEma(ema, this.params, this.emaDecayNow(Number(d)));
   }
 
   dispose(): void {
     tf.dispose([...Object.values(this.params), ...Object.values(this.ema)]);
+    for (const ema of Object.values(this.extraEmas)) tf.dispose(Object.values(ema));
     this.adam.dispose();
+  }
+}
+
+function cloneParams(p: Params): Params {
+  return Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.clone()]));
+}
+
+/** ema <- ema * d + params * (1 - d), tensors replaced in place. */
+function moveEma(ema: Params, params: Params, d: number): void {
+  for (const [k, p] of Object.entries(params)) {
+    const next = tf.tidy(() => tf.add(tf.mul(ema[k], d), tf.mul(p, 1 - d)));
+    ema[k].dispose();
+    ema[k] = next;
   }
 }
