@@ -1,5 +1,5 @@
 /**
- * npx tsx scripts/bench-dispatches.ts [--port 4176] [--iterations 3] [--no-build]
+ * npx tsx scripts/bench-dispatches.ts [--port 4176] [--iterations 3] [--no-build] [--unet-only]
  *
  * Real GPU dispatches per step on tfjs's webgpu backend in Chromium, launched as the e2e tests
  * launch it (WebGPU on SwiftShader here): builds the app, serves it, opens the diagnostics page
@@ -8,7 +8,7 @@
  * forward+backward at batch 1 and of one default RAPM iteration (batch 1, N = 4, LoRA rank 8,
  * both discriminators; the last of `--iterations`, so Adam's moments exist), with the fused
  * kernels on (the default) and off (tfjs's composed ops, the reference path). Prints a markdown
- * table. Slow on SwiftShader: a few minutes.
+ * table. Slow on SwiftShader: a few minutes (`--unet-only` skips the RAPM iteration).
  */
 import { parseArgs } from 'node:util';
 import { build, preview } from 'vite';
@@ -19,6 +19,7 @@ const { values: flags } = parseArgs({
     port: { type: 'string', default: '4176' },
     iterations: { type: 'string', default: '3' },
     'no-build': { type: 'boolean', default: false },
+    'unet-only': { type: 'boolean', default: false },
   },
 });
 const iterations = Number(flags.iterations);
@@ -64,11 +65,12 @@ try {
     return last;
   };
   const rows: [string, number, number][] = [];
-  for (const [label, step, times] of [
+  const steps = [
     ['UNet forward, batch 1', 'unetForward', 2],
     ['UNet forward+backward, batch 1', 'unetForwardBackward', 2],
     ['RAPM iteration (default)', 'rapmIteration', iterations],
-  ] as const) {
+  ] as const;
+  for (const [label, step, times] of flags['unet-only'] ? steps.slice(0, 2) : steps) {
     await page.evaluate(() => window.rapmKernels.setFused(false));
     const composed = await count(step, times);
     await page.evaluate(() => window.rapmKernels.setFused(true));
@@ -82,7 +84,7 @@ try {
   console.log(
     "\nWhere the fused path's dispatches go (tfjs kernels per step; Reshape and most Identity run no shader):\n",
   );
-  for (const step of ['unetForward', 'unetForwardBackward', 'rapmIteration'] as const) {
+  for (const [, step] of flags['unet-only'] ? steps.slice(0, 2) : steps) {
     const kernels = await page.evaluate((s) => window.rapmKernels.profile(s), step);
     console.log(`- ${step}: ${kernels.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   }

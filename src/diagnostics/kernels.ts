@@ -10,6 +10,7 @@ import { setFusedKernels } from '../core/kernels/fused';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 import type { ModelConfig } from '../core/model-config';
+import { selfAttention } from '../core/nn/attention';
 import { groupNorm } from '../core/nn/group-norm';
 import { MNIST_UNET, applyUnet, initUnetParams, type Params } from '../core/nn/unet';
 import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
@@ -75,32 +76,85 @@ async function bothPaths(f: () => tf.Tensor[]): Promise<[Float32Array[], Float32
   }
 }
 
-/** GroupNorm (+ SiLU) forward and all three gradients, trainable and frozen affine. */
+/**
+ * GroupNorm (+ SiLU) forward and all its gradients, trainable and frozen affine; the SiLU cases
+ * with a [B, C] shift added to x inside the norm (the res blocks' time embedding), and its gradient.
+ */
 async function groupNormChecks(): Promise<Check[]> {
   const checks: Check[] = [];
   const x = tf.randomNormal([2, 4, 4, 8], 0.3, 1.5, 'float32', 1) as tf.Tensor4D;
   const gamma = tf.randomNormal([8], 1, 0.3, 'float32', 2) as tf.Tensor1D;
   const beta = tf.randomNormal([8], 0, 0.3, 'float32', 3) as tf.Tensor1D;
+  const shiftValue = tf.randomNormal([2, 8], 0, 1, 'float32', 5) as tf.Tensor2D;
   const proj = tf.randomNormal(x.shape, 0, 1, 'float32', 4);
   for (const silu of [true, false]) {
     for (const frozen of [false, true]) {
+      const withShift = silu;
       const [composed, fused] = await bothPaths(() => {
-        const loss = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.mul(groupNorm(xx as tf.Tensor4D, g, b, 4, { silu, frozen }), proj)) as tf.Scalar;
-        const y = groupNorm(x, gamma, beta, 4, { silu, frozen });
-        if (frozen) return [y, tf.grad((xx: tf.Tensor) => loss(xx, gamma, beta))(x)];
-        return [y, ...tf.grads(loss)([x, gamma, beta])];
+        const norm = (xx: tf.Tensor, t: tf.Tensor | undefined, g: tf.Tensor, b: tf.Tensor) =>
+          groupNorm(xx as tf.Tensor4D, g, b, 4, { silu, frozen, shift: t as tf.Tensor2D | undefined });
+        const loss = (xx: tf.Tensor, t: tf.Tensor | undefined, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(norm(xx, t, g, b), proj)) as tf.Scalar;
+        const y = norm(x, withShift ? shiftValue : undefined, gamma, beta);
+        const grads = (() => {
+          if (withShift && frozen)
+            return tf.grads((xx: tf.Tensor, t: tf.Tensor) => loss(xx, t, gamma, beta))([x, shiftValue]);
+          if (withShift) return tf.grads(loss)([x, shiftValue, gamma, beta]);
+          if (frozen) return [tf.grad((xx: tf.Tensor) => loss(xx, undefined, gamma, beta))(x)];
+          return tf.grads((xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => loss(xx, undefined, g, b))([x, gamma, beta]);
+        })();
+        return [y, ...grads];
       });
-      const names = ['forward', 'dx', 'dgamma', 'dbeta'];
+      const names = ['forward', 'dx', ...(withShift ? ['dshift'] : []), 'dgamma', 'dbeta'];
       composed.forEach((c, i) =>
         checks.push({
-          name: `groupNorm${silu ? '+silu' : ''}${frozen ? ' frozen' : ''} ${names[i]}`,
+          name: `groupNorm${silu ? '+silu' : ''}${withShift ? '+shift' : ''}${frozen ? ' frozen' : ''} ${names[i]}`,
           relError: relError(fused[i], c),
         }),
       );
     }
   }
-  tf.dispose([x, gamma, beta, proj]);
+  tf.dispose([x, gamma, beta, shiftValue, proj]);
+  return checks;
+}
+
+/** Self-attention with projection and residual: forward and the gradients of x, h and every weight, trainable and frozen. */
+async function attentionChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  const [b, hh, ww, c] = [2, 3, 3, 8];
+  const x = tf.randomNormal([b, hh, ww, c], 0, 1, 'float32', 21) as tf.Tensor4D;
+  const h = tf.randomNormal([b, hh, ww, c], 0, 1, 'float32', 22) as tf.Tensor4D;
+  const ws = [
+    tf.randomNormal([c, 3 * c], 0, 0.5, 'float32', 23),
+    tf.randomNormal([3 * c], 0, 0.2, 'float32', 24),
+    tf.randomNormal([c, c], 0, 0.5, 'float32', 25),
+    tf.randomNormal([c], 0, 0.2, 'float32', 26),
+  ];
+  const proj = tf.randomNormal(x.shape, 0, 1, 'float32', 27);
+  const weights = (t: tf.Tensor[]) => ({
+    qkvW: t[0] as tf.Tensor2D,
+    qkvB: t[1] as tf.Tensor1D,
+    projW: t[2] as tf.Tensor2D,
+    projB: t[3] as tf.Tensor1D,
+  });
+  for (const frozen of [false, true]) {
+    const [composed, fused] = await bothPaths(() => {
+      const loss = (...t: tf.Tensor[]) =>
+        tf.sum(
+          tf.mul(
+            selfAttention(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, weights(frozen ? ws : t.slice(2)), frozen),
+            proj,
+          ),
+        ) as tf.Scalar;
+      const y = selfAttention(x, h, weights(ws), frozen);
+      return [y, ...tf.grads(loss)(frozen ? [x, h] : [x, h, ...ws])];
+    });
+    const names = ['forward', 'dx', 'dh', 'dWqkv', 'dbqkv', 'dWproj', 'dbproj'];
+    composed.forEach((cv, i) =>
+      checks.push({ name: `attention${frozen ? ' frozen' : ''} ${names[i]}`, relError: relError(fused[i], cv) }),
+    );
+  }
+  tf.dispose([x, h, ...ws, proj]);
   return checks;
 }
 
@@ -226,21 +280,21 @@ async function unetForward(): Promise<void> {
   y.dispose();
 }
 
+/** The gradients are read back one by one: concatenating them would add dispatches of its own (about 20). */
 async function unetForwardBackward(): Promise<void> {
   const { teacher } = mnistSetup({});
   const names = Object.keys(teacher);
-  const done = tf.tidy(() => {
+  const grads = tf.tidy(() => {
     const x = tf.randomNormal([1, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const grads = tf.grads((...ps: tf.Tensor[]) => {
+    return tf.grads((...ps: tf.Tensor[]) => {
       const p = Object.fromEntries(names.map((n, i) => [n, ps[i]]));
       return tf.mean(
         tf.square(applyUnet(MNIST_UNET, p, x, tf.tensor1d([500]), tf.tensor1d([3], 'int32'))),
       ) as tf.Scalar;
     })(names.map((n) => teacher[n]));
-    return tf.concat(grads.map((g) => g.reshape([-1])));
   });
-  await done.data();
-  done.dispose();
+  await Promise.all(grads.map((g) => g.data()));
+  tf.dispose(grads);
 }
 
 async function rapmIteration(): Promise<number> {
@@ -268,6 +322,7 @@ const api = {
   profile,
   equivalence: async (): Promise<Check[]> => [
     ...(await groupNormChecks()),
+    ...(await attentionChecks()),
     ...(await adamChecks()),
     ...(await rapmChecks()),
   ],

@@ -10,6 +10,9 @@
  *   dx = rstd * (dxhat - mean_group(dxhat) - xhat * mean_group(dxhat * xhat))   (one workgroup per (b, g))
  *   dgamma[c] = sum_{b,h,w} d * xhat,  dbeta[c] = sum_{b,h,w} d                    (one workgroup per c)
  * Statistics are recomputed in each backward program rather than stored: a program has one output.
+ * Optionally a per-(sample, channel) shift t [B, C] is added to x first (the res blocks' time
+ * embedding): the norm of x + t, with dt = sum_{h,w} dx one tf.sum, so the broadcast add is no
+ * dispatch of its own.
  */
 import * as tf from '@tensorflow/tfjs';
 import { REDUCE_SUM_WGSL, REDUCE_WG, touchAll, type WebGpuProgram, type WebGpuRunner } from './webgpu-program';
@@ -22,6 +25,8 @@ interface GroupNormAttrs {
   groups: number;
   silu: boolean;
   eps: number;
+  /** Whether the input t (a [B, C] shift added to x) is present. */
+  shift: boolean;
 }
 
 type Kind = 'forward' | 'dx' | 'dgamma' | 'dbeta';
@@ -41,33 +46,37 @@ class GroupNormProgram implements WebGpuProgram {
   ) {
     const [b, , , c] = shape;
     const g = attrs.groups;
-    this.variableNames = kind === 'forward' ? ['x', 'gamma', 'beta'] : ['x', 'gamma', 'beta', 'dy'];
+    this.variableNames = ['x', ...(attrs.shift ? ['t'] : []), 'gamma', 'beta', ...(kind === 'forward' ? [] : ['dy'])];
     const perChannel = kind === 'dgamma' || kind === 'dbeta';
     this.outputShape = perChannel ? [c] : [...shape];
     this.dispatchLayout = { x: this.outputShape.map((_, i) => i) };
     this.dispatch = [perChannel ? c : b * g, 1, 1];
-    this.shaderKey = `rapmGroupNorm_${kind}_${shape.join('x')}_${g}_${attrs.silu}_${attrs.eps}`;
+    this.shaderKey = `rapmGroupNorm_${kind}_${shape.join('x')}_${g}_${attrs.silu}_${attrs.eps}_${attrs.shift}`;
   }
 
   getUserCode(): string {
     const [b, h, w, c] = this.shape;
-    const { groups: g, silu, eps } = this.attrs;
+    const { groups: g, silu, eps, shift } = this.attrs;
     const cg = c / g;
     const n = h * w * cg;
     const hw = h * w;
     // Statistics of group gg of sample bb; every invocation of the workgroup calls it.
     const stats = `
+      // the normalized input at flat index idx of sample bb, channel ch
+      fn xin(bb: i32, idx: i32, ch: i32) -> f32 {
+        return x[idx]${shift ? ` + t[bb * ${c} + ch]` : ''};
+      }
       fn stats(bb: i32, gg: i32) -> vec2<f32> {
         let base = bb * ${hw * c} + gg * ${cg};
         let li = i32(localId.x);
         var s = 0.0;
         for (var i = li; i < ${n}; i = i + ${REDUCE_WG}) {
-          s = s + x[base + (i / ${cg}) * ${c} + i % ${cg}];
+          s = s + xin(bb, base + (i / ${cg}) * ${c} + i % ${cg}, gg * ${cg} + i % ${cg});
         }
         let mean = reduceSum(s) / ${n}.0;
         var q = 0.0;
         for (var i = li; i < ${n}; i = i + ${REDUCE_WG}) {
-          let d = x[base + (i / ${cg}) * ${c} + i % ${cg}] - mean;
+          let d = xin(bb, base + (i / ${cg}) * ${c} + i % ${cg}, gg * ${cg} + i % ${cg}) - mean;
           q = q + d * d;
         }
         let variance = reduceSum(q) / ${n}.0;
@@ -96,7 +105,7 @@ ${touchAll(this.variableNames, 'index')}
             for (var i = li; i < ${n}; i = i + ${REDUCE_WG}) {
               let ch = gg * ${cg} + i % ${cg};
               let idx = base + (i / ${cg}) * ${c} + i % ${cg};
-              let y = (x[idx] - st.x) * st.y * gamma[ch] + beta[ch];
+              let y = (xin(bb, idx, ch) - st.x) * st.y * gamma[ch] + beta[ch];
               result[idx] = ${silu ? 'y / (1.0 + exp(-y))' : 'y'};
             }
           }`;
@@ -110,7 +119,7 @@ ${touchAll(this.variableNames, 'index')}
           for (var i = li; i < ${n}; i = i + ${REDUCE_WG}) {
             let ch = gg * ${cg} + i % ${cg};
             let idx = base + (i / ${cg}) * ${c} + i % ${cg};
-            let xh = (x[idx] - st.x) * st.y;
+            let xh = (xin(bb, idx, ch) - st.x) * st.y;
             let dxh = dpre(dy[idx], xh * gamma[ch] + beta[ch]) * gamma[ch];
             a1 = a1 + dxh;
             a2 = a2 + dxh * xh;
@@ -120,7 +129,7 @@ ${touchAll(this.variableNames, 'index')}
           for (var i = li; i < ${n}; i = i + ${REDUCE_WG}) {
             let ch = gg * ${cg} + i % ${cg};
             let idx = base + (i / ${cg}) * ${c} + i % ${cg};
-            let xh = (x[idx] - st.x) * st.y;
+            let xh = (xin(bb, idx, ch) - st.x) * st.y;
             let dxh = dpre(dy[idx], xh * gamma[ch] + beta[ch]) * gamma[ch];
             result[idx] = st.y * (dxh - m1 - xh * m2);
           }
@@ -138,7 +147,7 @@ ${touchAll(this.variableNames, 'index')}
           let st = stats(bb, gg);
           for (var p = li; p < ${hw}; p = p + ${REDUCE_WG}) {
             let idx = bb * ${hw * c} + p * ${c} + ch;
-            let xh = (x[idx] - st.x) * st.y;
+            let xh = (xin(bb, idx, ch) - st.x) * st.y;
             let d = dpre(dy[idx], xh * gamma[ch] + beta[ch]);
             acc = acc + ${term};
           }
@@ -152,11 +161,15 @@ ${touchAll(this.variableNames, 'index')}
 }
 
 /** The named inputs in program order (tfjs types kernel inputs as possibly absent). */
-const pick = (inputs: tf.NamedTensorInfoMap, names: string[]) => names.map((n) => inputs[n] as tf.TensorInfo);
+function pick(inputs: tf.NamedTensorInfoMap, attrs: GroupNormAttrs, withDy: boolean): tf.TensorInfo[] {
+  const names = ['x', ...(attrs.shift ? ['t'] : []), 'gamma', 'beta', ...(withDy ? ['dy'] : [])];
+  return names.map((n) => inputs[n] as tf.TensorInfo);
+}
 
-function run(kind: Kind, backend: unknown, inputs: tf.TensorInfo[], attrs: GroupNormAttrs): tf.TensorInfo {
-  const shape = inputs[0].shape as [number, number, number, number];
-  return (backend as WebGpuRunner).runWebGPUProgram(new GroupNormProgram(kind, shape, attrs), inputs, 'float32');
+function run(kind: Kind, backend: unknown, inputs: tf.NamedTensorInfoMap, attrs: GroupNormAttrs): tf.TensorInfo {
+  const shape = (inputs.x as tf.TensorInfo).shape as [number, number, number, number];
+  const program = new GroupNormProgram(kind, shape, attrs);
+  return (backend as WebGpuRunner).runWebGPUProgram(program, pick(inputs, attrs, kind !== 'forward'), 'float32');
 }
 
 const attrsOf = (a: unknown) => a as unknown as GroupNormAttrs;
@@ -166,21 +179,19 @@ export const groupNormKernels: tf.KernelConfig[] = [
   {
     kernelName: GROUP_NORM,
     backendName: 'webgpu',
-    kernelFunc: ({ inputs, attrs, backend }) =>
-      run('forward', backend, pick(inputs, ['x', 'gamma', 'beta']), attrsOf(attrs)),
+    kernelFunc: ({ inputs, attrs, backend }) => run('forward', backend, inputs, attrsOf(attrs)),
   },
   {
     kernelName: GROUP_NORM_GRAD_X,
     backendName: 'webgpu',
-    kernelFunc: ({ inputs, attrs, backend }) =>
-      run('dx', backend, pick(inputs, ['x', 'gamma', 'beta', 'dy']), attrsOf(attrs)),
+    kernelFunc: ({ inputs, attrs, backend }) => run('dx', backend, inputs, attrsOf(attrs)),
   },
   {
     kernelName: GROUP_NORM_GRAD_AFFINE,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const a = attrs as unknown as GroupNormAttrs & { beta: boolean };
-      return run(a.beta ? 'dbeta' : 'dgamma', backend, pick(inputs, ['x', 'gamma', 'beta', 'dy']), a);
+      return run(a.beta ? 'dbeta' : 'dgamma', backend, inputs, a);
     },
   },
 ];
@@ -189,8 +200,9 @@ const runKernel = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
   tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
 
 /**
- * The fused op with its gradient. With `frozen`, gamma and beta are closed over, so the backward
- * pass runs the dx program only.
+ * The fused op with its gradient: GroupNorm of x (+ shift, broadcast over H and W). With
+ * `frozen`, gamma and beta are closed over, so the backward pass runs the dx program only (and
+ * the sum for the shift's gradient).
  */
 export function fusedGroupNorm(
   x: tf.Tensor4D,
@@ -200,35 +212,35 @@ export function fusedGroupNorm(
   silu: boolean,
   frozen: boolean,
   eps: number,
+  shift?: tf.Tensor2D,
 ): tf.Tensor4D {
-  const attrs: GroupNormAttrs = { groups, silu, eps };
-  const forward = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-    runKernel(GROUP_NORM, { x: xx, gamma: gg, beta: bb }, attrs) as tf.Tensor4D;
-  const dx = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, dy: tf.Tensor) =>
-    runKernel(GROUP_NORM_GRAD_X, { x: xx, gamma: gg, beta: bb, dy }, attrs);
-  if (frozen) {
-    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-      save([input]);
-      return {
-        value: forward(input, gamma, beta),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [dx(saved[0], gamma, beta, dy)],
-      };
-    }) as (x: tf.Tensor4D) => tf.Tensor4D;
-    return f(x);
-  }
+  const attrs: GroupNormAttrs = { groups, silu, eps, shift: shift !== undefined };
+  /** [x, t?] as the customGrad inputs, then gamma and beta unless frozen. */
+  const inputs: tf.Tensor[] = [x, ...(shift ? [shift] : []), ...(frozen ? [] : [gamma, beta])];
+  const named = (t: tf.Tensor[]) => {
+    const [xx, ...rest] = t;
+    const tt = shift ? rest.shift() : undefined;
+    const [gg, bb] = frozen ? [gamma, beta] : rest;
+    return { x: xx, ...(tt ? { t: tt } : {}), gamma: gg, beta: bb } as tf.NamedTensorMap;
+  };
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xx, gg, bb, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    save([xx, gg, bb]);
+    const save = args.pop() as tf.GradSaveFunc;
+    const ts = args as tf.Tensor[];
+    save(ts);
     return {
-      value: forward(xx, gg, bb),
+      value: runKernel(GROUP_NORM, named(ts), attrs) as tf.Tensor4D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, gs, bs] = saved;
-        const affine = (isBeta: boolean) =>
-          runKernel(GROUP_NORM_GRAD_AFFINE, { x: xs, gamma: gs, beta: bs, dy }, { ...attrs, beta: isBeta });
-        return [dx(xs, gs, bs, dy), affine(false), affine(true)];
+        const m = { ...named(saved), dy };
+        const dx = runKernel(GROUP_NORM_GRAD_X, m, attrs);
+        const grads = [dx];
+        if (shift) grads.push(tf.sum(dx, [1, 2]));
+        if (!frozen) {
+          for (const isBeta of [false, true])
+            grads.push(runKernel(GROUP_NORM_GRAD_AFFINE, m, { ...attrs, beta: isBeta }));
+        }
+        return grads;
       },
     };
-  }) as (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor4D;
-  return f(x, gamma, beta);
+  }) as (...ts: tf.Tensor[]) => tf.Tensor4D;
+  return f(...inputs);
 }

@@ -5,10 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { adamEmaKernel } from './adam-ema';
+import { attentionKernels } from './attention';
 import { groupNormKernels } from './group-norm';
 
 export function registerWebGpuKernels(): void {
-  for (const k of [...groupNormKernels, adamEmaKernel]) {
+  for (const k of [...groupNormKernels, ...attentionKernels, adamEmaKernel]) {
     if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
   }
 }

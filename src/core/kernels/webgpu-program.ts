@@ -49,21 +49,34 @@ export function touchAll(variableNames: string[], index: string): string {
 /** Workgroup size of the reduction programs; `reduceSum` below assumes a power of two. */
 export const REDUCE_WG = 64;
 
-/** A workgroup-wide sum in shared memory; every invocation must call it (it has barriers). */
-export const REDUCE_SUM_WGSL = `
-  var<workgroup> partial: array<f32, ${REDUCE_WG}>;
-  fn reduceSum(v: f32) -> f32 {
+const reduction = (name: string, combine: string) => `
+  fn ${name}(v: f32) -> f32 {
     let li = i32(localId.x);
     partial[li] = v;
     workgroupBarrier();
     for (var s = ${REDUCE_WG / 2}; s > 0; s = s >> 1u) {
       if (li < s) {
-        partial[li] = partial[li] + partial[li + s];
+        let a = partial[li];
+        let b = partial[li + s];
+        partial[li] = ${combine};
       }
       workgroupBarrier();
     }
     let total = partial[0];
     workgroupBarrier();
     return total;
+  }`;
+
+/**
+ * Workgroup-wide `reduceSum` and `reduceMax` in shared memory, and `workgroupIndex()` (the flat
+ * index of the workgroup, whatever shape tfjs gave the dispatch); every invocation must call the
+ * reductions (they have barriers).
+ */
+export const REDUCE_SUM_WGSL = `
+  var<workgroup> partial: array<f32, ${REDUCE_WG}>;
+  ${reduction('reduceSum', 'a + b')}
+  ${reduction('reduceMax', 'max(a, b)')}
+  fn workgroupIndex() -> i32 {
+    return i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
   }
 `;

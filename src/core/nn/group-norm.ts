@@ -59,10 +59,12 @@ export interface GroupNormOptions {
   silu?: boolean;
   /** gamma and beta take no gradient (a frozen teacher): the fused kernel then skips their gradients. */
   frozen?: boolean;
+  /** [B, C], added to x (broadcast over H and W) before the norm: inside the fused kernel. */
+  shift?: tf.Tensor2D;
 }
 
 /**
- * GroupNorm + affine (+ SiLU): one fused kernel each way where the backend registers it
+ * GroupNorm (of x + shift) + affine (+ SiLU): one fused kernel each way where the backend registers it
  * (webgpu, src/core/kernels/group-norm.ts: same arithmetic), the function above elsewhere.
  */
 export function groupNorm(
@@ -72,11 +74,13 @@ export function groupNorm(
   groups: number,
   options: GroupNormOptions = {},
 ): tf.Tensor4D {
-  const { silu: withSilu = false, frozen = false } = options;
-  const g = Math.min(groups, x.shape[3]);
+  const { silu: withSilu = false, frozen = false, shift } = options;
+  const [b, , , c] = x.shape;
+  const g = Math.min(groups, c);
   if (useFused(GROUP_NORM)) {
-    return fusedGroupNorm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, g, withSilu, frozen, EPS);
+    return fusedGroupNorm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, g, withSilu, frozen, EPS, shift);
   }
-  const y = composedGroupNorm(x, gamma, beta, g);
+  const input = shift ? (tf.add(x, shift.reshape([b, 1, 1, c])) as tf.Tensor4D) : x;
+  const y = composedGroupNorm(input, gamma, beta, g);
   return withSilu ? (silu(y) as tf.Tensor4D) : y;
 }

@@ -14,6 +14,7 @@
  * 75 MFLOP per image, since RAPM runs the UNet many times per batch-1 iteration.
  */
 import * as tf from '@tensorflow/tfjs';
+import { selfAttention } from './attention';
 import { conv2d, conv2dFlops } from './conv';
 import { dense } from './dense';
 import { groupNorm, silu } from './group-norm';
@@ -206,8 +207,8 @@ const conv = (net: Net, name: string, x: tf.Tensor4D) =>
 const linear = (net: Net, name: string, x: tf.Tensor) =>
   dense(x as tf.Tensor2D, net.p[`${name}.w`] as tf.Tensor2D, net.p[`${name}.b`] as tf.Tensor1D, net.frozen);
 
-const norm = (net: Net, name: string, x: tf.Tensor4D, withSilu: boolean) =>
-  groupNorm(x, net.p[`${name}.g`], net.p[`${name}.b`], net.cfg.groups, { silu: withSilu, frozen: net.frozen });
+const norm = (net: Net, name: string, x: tf.Tensor4D, withSilu: boolean, shift?: tf.Tensor2D) =>
+  groupNorm(x, net.p[`${name}.g`], net.p[`${name}.b`], net.cfg.groups, { silu: withSilu, frozen: net.frozen, shift });
 
 /** Frequencies of the sinusoidal embedding per dimension, computed once. */
 const frequencyCache = new Map<number, Float32Array>();
@@ -231,22 +232,23 @@ export function timestepEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
 /** `embAct` is silu(emb), shared by every res block. */
 function resBlock(s: ResSpec, net: Net, x: tf.Tensor4D, embAct: tf.Tensor2D): tf.Tensor4D {
   const n = s.name;
-  let h = conv(net, `${n}.conv1`, norm(net, `${n}.norm1`, x, true));
-  h = tf.add(h, linear(net, `${n}.temb`, embAct).reshape([-1, 1, 1, s.cout]));
-  h = conv(net, `${n}.conv2`, norm(net, `${n}.norm2`, h, true));
+  const h = conv(net, `${n}.conv1`, norm(net, `${n}.norm1`, x, true));
+  // the time embedding's projection is added to h inside the norm
+  const temb = linear(net, `${n}.temb`, embAct);
+  const h2 = conv(net, `${n}.conv2`, norm(net, `${n}.norm2`, h, true, temb));
   const skip = s.cin === s.cout ? x : conv(net, `${n}.skip`, x);
-  return tf.add(skip, h);
+  return tf.add(skip, h2);
 }
 
-/** Single-head self-attention over the H*W positions, residual. */
 function attention(s: AttnSpec, net: Net, x: tf.Tensor4D): tf.Tensor4D {
-  const [b, hh, ww, c] = x.shape;
-  const h = norm(net, `${s.name}.norm`, x, false).reshape([b * hh * ww, c]);
-  const qkv = linear(net, `${s.name}.qkv`, h).reshape([b, hh * ww, 3 * c]);
-  const [q, k, v] = tf.split(qkv, 3, 2) as tf.Tensor3D[];
-  const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(c)));
-  const out = linear(net, `${s.name}.proj`, tf.matMul(weights, v).reshape([b * hh * ww, c]));
-  return tf.add(x, out.reshape([b, hh, ww, c]));
+  const w = (k: string) => net.p[`${s.name}.${k}`];
+  const weights = {
+    qkvW: w('qkv.w') as tf.Tensor2D,
+    qkvB: w('qkv.b') as tf.Tensor1D,
+    projW: w('proj.w') as tf.Tensor2D,
+    projB: w('proj.b') as tf.Tensor1D,
+  };
+  return selfAttention(x, norm(net, `${s.name}.norm`, x, false), weights, net.frozen);
 }
 
 function runBlocks(blocks: BlockSpec[], net: Net, x: tf.Tensor4D, embAct: tf.Tensor2D): tf.Tensor4D {
