@@ -14,8 +14,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build, preview } from 'vite';
-import { launchStudioChromium } from './studio-browser';
+import { launchStudioChromium, log, openWithBuiltIns, serveBuiltStudio, studioWaiter } from './studio-browser';
 
 const { values: flags } = parseArgs({
   options: {
@@ -32,61 +31,25 @@ const until = Number(flags.until);
 const sampleEvery = Number(flags['sample-every']);
 // The grid must come from the last refresh at or before `until`, not the first one of the run.
 const gridAt = Math.max(sampleEvery, Math.floor(until / sampleEvery) * sampleEvery);
-const MINUTES = 60_000;
-
-const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 log('building the app…');
-await build({ logLevel: 'warn' });
-const server = await preview({ preview: { port: Number(flags.port), strictPort: true, host: '127.0.0.1' } });
-const url = server.resolvedUrls?.local[0];
-if (!url) throw new Error('vite preview did not report its address');
+const server = await serveBuiltStudio(Number(flags.port));
 const browser = await launchStudioChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (err) => log(`page error: ${err.message}`));
   const number = async (testId: string) => Number(await page.getByTestId(testId).first().textContent());
-  /** Waits for `ready`, failing at once with the banner's text if the studio reports a fault. */
-  const waitFor = async (what: string, ready: () => Promise<boolean>, minutes: number) => {
-    const deadline = Date.now() + minutes * MINUTES;
-    let lastLog = 0;
-    while (!(await ready())) {
-      const banner = page.getByTestId('fault-banner');
-      if (await banner.count()) throw new Error(`the studio reported a fault: ${await banner.innerText()}`);
-      const alert = page.getByRole('alert');
-      if (await alert.count()) throw new Error(`the studio reported an error: ${await alert.first().innerText()}`);
-      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${minutes} minutes`);
-      if (Date.now() - lastLog > 30_000) {
-        lastLog = Date.now();
-        const bar = page.getByRole('progressbar', { name: 'Training' });
-        const training = (await bar.count()) ? `; training: ${await bar.getAttribute('aria-valuetext')}` : '';
-        const status = await page.getByRole('status', { name: 'Worker status' }).innerText();
-        const rows = await page.getByTestId('metric-rows').innerText();
-        log(`waiting for ${what} (status: ${status}${training}; ${rows} metric rows)`);
-      }
-      await page.waitForTimeout(1000);
-    }
-  };
+  const waitFor = studioWaiter(page, async () => {
+    const bar = page.getByRole('progressbar', { name: 'Training' });
+    const training = (await bar.count()) ? `; training: ${await bar.getAttribute('aria-valuetext')}` : '';
+    const status = await page.getByRole('status', { name: 'Worker status' }).innerText();
+    const rows = await page.getByTestId('metric-rows').innerText();
+    return ` (status: ${status}${training}; ${rows} metric rows)`;
+  });
 
-  await page.goto(`${url}?backend=${flags.backend}`);
-  await waitFor(
-    `the ${flags.backend} backend`,
-    async () => (await page.getByTestId('backend').innerText()) === flags.backend,
-    10,
-  );
-  const teacher = page.getByTestId('teacher-name');
-  const noTeacher = page.getByTestId('no-teacher');
-  await waitFor('the built-in teacher', async () => (await teacher.count()) + (await noTeacher.count()) > 0, 10);
-  if (await noTeacher.count()) throw new Error('this build ships no built-in teacher (public/teacher.safetensors)');
-  log(`teacher ${await teacher.innerText()}; importing the built-in shards…`);
-
-  await page.getByRole('button', { name: 'Use built-in shards' }).click();
-  const rows = page.getByTestId('shard-table').locator('tbody tr');
-  await waitFor('the built-in shards', async () => (await rows.count()) > 0, 10);
-  const rejections = page.getByTestId('shard-rejections');
-  if (await rejections.count()) throw new Error(`built-in shards refused: ${await rejections.innerText()}`);
-  log(`${await rows.count()} shards stored; starting a ${flags.iterations}-iteration run…`);
+  const shards = await openWithBuiltIns(page, server.url, flags.backend, waitFor);
+  log(`${shards} shards stored; starting a ${flags.iterations}-iteration run…`);
 
   const advanced = page.locator('summary', { hasText: 'Advanced settings' });
   if (!(await advanced.evaluate((el) => (el.parentElement as HTMLDetailsElement).open))) await advanced.click();
@@ -107,5 +70,5 @@ try {
   log(`saved ${flags.out} at iteration ${await number('metric-rows')}`);
 } finally {
   await browser.close();
-  await new Promise<void>((resolve, reject) => server.httpServer.close((err) => (err ? reject(err) : resolve())));
+  await server.close();
 }

@@ -15,7 +15,7 @@
  * student-best-*.safetensors.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModelBundle, shardTeacher } from '../core/io/bundle';
 import { readShard } from '../core/io/shards';
@@ -41,6 +41,7 @@ import { num, parseCli, runCli, UsageError } from '../node/args';
 import { checkRapmConfig } from '../core/rapm/config-check';
 import { useBackend } from '../node/backend';
 import { Progress } from '../node/progress';
+import { shardFiles } from '../node/shard-files';
 import { writeSampleGrid } from './sample-grid';
 
 const args = parseCli('npm run distill -- [options]', {
@@ -134,14 +135,6 @@ function configFromArgs(): RapmConfig {
     seed: num(args.seed, 'seed'),
   };
   return checkRapmConfig(cfg, (m) => new UsageError(`bad settings: ${m}`));
-}
-
-async function shardFiles(path: string): Promise<string[]> {
-  if ((await stat(path)).isFile()) return [path];
-  return (await readdir(path))
-    .filter((f) => f.endsWith('.safetensors'))
-    .sort()
-    .map((f) => join(path, f));
 }
 
 /** Reads every shard and validates it against the teacher; the driver joins them. */

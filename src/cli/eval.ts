@@ -7,6 +7,10 @@
  * npm run eval -- --model runs/rapm/student-merged.safetensors --against runs/teacher-32.safetensors
  *   (how closely the student copies the teacher on the same seeds: FID between the two sample sets and the
  *   per-sample RMS pixel difference)
+ * npm run eval -- --model student-merged.safetensors --shards public/shards --validation-split 64 --split-seed 0
+ *   --teacher public/teacher.safetensors
+ *   (the studio's validation numbers, recomputed: the student scored on the trajectories a run on these
+ *   shards holds out, see heldOut below)
  *
  * FID against the held-out MNIST test split, on the evaluator's 128-d penultimate features, and
  * class accuracy (the share of conditional samples the evaluator assigns to the requested class).
@@ -16,6 +20,7 @@
  */
 import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { loadModelBundle } from '../core/io/bundle';
 import { readShard, type ShardMeta } from '../core/io/shards';
 import { sampleModel } from '../core/diffusion/model-sampling';
@@ -26,10 +31,22 @@ import { classAccuracy, classifyImages } from '../core/eval/metrics';
 import { MNIST_PIXEL_STATS, pixelStatsByClass, type PixelStats } from '../core/eval/pixel-stats';
 import { decodeSampleSet, encodeSampleSet, meanPixelRmse, type SampleSet } from '../core/eval/sample-set';
 import { FormatError } from '../core/io/errors';
+import { trajectorySet, type NamedShard, ShardSetError } from '../core/rapm/trajectory-set';
+import {
+  decodeEvaluation,
+  evaluatorFits,
+  teacherReferences,
+  validateStudent,
+  validationSet,
+  type QualityScore,
+} from '../core/rapm/validation';
+import { ValidationSplitError } from '../core/rapm/validation-split';
+import { newValidationRecord } from '../core/rapm/validator';
 import { num, parseCli, runCli, UsageError } from '../node/args';
 import { useBackend, parseBackend } from '../node/backend';
 import { loadMnist } from '../node/mnist';
 import { Progress } from '../node/progress';
+import { shardFiles } from '../node/shard-files';
 
 const args = parseCli('npm run eval -- [options]', {
   model: { type: 'string', help: 'model bundle to sample (teacher or merged student)' },
@@ -51,6 +68,17 @@ const args = parseCli('npm run eval -- [options]', {
   against: {
     type: 'string',
     help: 'a --save-samples file drawn with the same --count and --seed: report FID and pixel RMSE to it',
+  },
+  'validation-split': {
+    type: 'string',
+    help:
+      'with --model and --shards (file or folder): score the student on the COUNT trajectories a run on these ' +
+      "shards holds out (chosen as the studio and npm run distill choose them), from their stored noise, as the studio's validation does",
+  },
+  'split-seed': { type: 'string', default: '0', help: "with --validation-split: the run's seed (the split's seed)" },
+  teacher: {
+    type: 'string',
+    help: "with --validation-split: also score this teacher on the split (the studio's reference lines)",
   },
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend' },
 });
@@ -99,8 +127,88 @@ function assertEvaluatorSize(d: { channels: number; height: number; width: numbe
   }
 }
 
+function scoreRow(what: string, s: QualityScore): string {
+  const fid = s.fid === null ? '—' : s.fid.toFixed(2);
+  const accuracy = s.accuracy === null ? '—' : `${(100 * s.accuracy).toFixed(1)}%`;
+  return `| ${what} | ${s.rmse.toFixed(5)} | ${fid} | ${accuracy} |`;
+}
+
+/**
+ * --validation-split: the studio's validation (src/core/rapm/validation.ts) outside the browser. The
+ * shards are joined as a run joins them, the held-out trajectories are chosen as a run chooses them
+ * (newValidationRecord: COUNT, at most a quarter, seeded by the run's seed), and the student samples
+ * from their stored noise on the shards' coarse grid at guidance 1; RMSE to the teacher's end points,
+ * and FID (to the evaluator's real-digit fit, public/evaluator-real.safetensors) and class accuracy on
+ * those samples. So a student exported from the studio scores here what the page showed for it.
+ */
+async function heldOut(): Promise<void> {
+  if (!args.model || !args.shards) {
+    throw new UsageError("--validation-split needs --model (the student) and --shards (the run's shards)");
+  }
+  const { config, params } = loadModelBundle(await readFile(String(args.model)));
+  const shards: NamedShard[] = [];
+  for (const f of await shardFiles(String(args.shards))) shards.push({ name: f, shard: readShard(await readFile(f)) });
+  const source = trajectorySet(shards);
+  const count = num(args['validation-split'], 'validation-split');
+  const seed = num(args['split-seed'], 'split-seed');
+  const record = newValidationRecord(source.data.count, { count, every: 0 }, seed);
+  if (!record)
+    throw new UsageError(`--validation-split ${count} holds out nothing of ${source.data.count} trajectories`);
+  const grid = source.geometry.coarseTimesteps;
+  if (config.studentTimesteps && JSON.stringify(config.studentTimesteps) !== JSON.stringify(grid)) {
+    throw new UsageError(
+      `${args.model} was trained on the grid [${config.studentTimesteps}], the shards hold [${grid}]: ` +
+        'give the shards it was trained on',
+    );
+  }
+  const evaluatorPath = String(args.evaluator);
+  const evaluation = await decodeEvaluation(
+    await readFile(evaluatorPath),
+    await readFile(evaluatorPath.replace(/\.safetensors$/, '-real.safetensors')),
+  );
+  const fits = evaluatorFits(evaluation, config) ? evaluation : null;
+  const set = validationSet(source, record.split.indices);
+  const batch = num(args.batch, 'batch');
+  const started = performance.now();
+  const { rmse, fid, accuracy } = await validateStudent(config, params, grid, set, fits, 0, batch);
+  const label = String(args.label ?? `${config.name}, ${grid.length} steps on [${grid}], CFG 1`);
+  const rows: Record<string, unknown>[] = [{ label, model: String(args.model), rmse, fid, accuracy }];
+  if (args.teacher) {
+    const teacher = loadModelBundle(await readFile(String(args.teacher)));
+    const { slots, fineStepsPerSlot } = source.data;
+    const references = await teacherReferences(
+      teacher.config,
+      teacher.params,
+      {
+        timesteps: grid,
+        guidance: source.geometry.guidance,
+        fullSteps: fineStepsPerSlot ? slots * fineStepsPerSlot : null,
+      },
+      set,
+      fits,
+      batch,
+    );
+    tf.dispose(Object.values(teacher.params));
+    rows.push(...references.map((r) => ({ model: String(args.teacher), ...r })));
+  }
+  tf.dispose(Object.values(params));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `${record.split.indices.length} of ${source.data.count} trajectories held out by seed ${seed}: ` +
+      `[${record.split.indices.join(', ')}]`,
+  );
+  console.log('\n| sampler | RMSE to the teacher end points | FID (to the real-digit fit) | accuracy |');
+  console.log('|---|---:|---:|---:|');
+  for (const row of rows) console.log(scoreRow(String(row.label), row as unknown as QualityScore));
+  if (args.json) {
+    const common = { split: record.split, shards: String(args.shards), seconds, date: new Date().toISOString() };
+    await appendFile(String(args.json), rows.map((r) => `${JSON.stringify({ ...r, ...common })}\n`).join(''));
+  }
+}
+
 async function main(): Promise<void> {
   await useBackend(parseBackend(String(args.backend)));
+  if (args['validation-split'] !== undefined) return heldOut();
   const evaluator = decodeEvaluator(await readFile(String(args.evaluator)));
   const count = num(args.count, 'count');
   const seed0 = num(args.seed, 'seed');
@@ -226,4 +334,4 @@ async function main(): Promise<void> {
   if (args.json) await appendFile(String(args.json), `${JSON.stringify(out)}\n`);
 }
 
-await runCli(main, [FormatError]);
+await runCli(main, [FormatError, ShardSetError, ValidationSplitError]);
