@@ -16,3 +16,9 @@ test('fused kernels match the composed ops within 1e-4 relative', async ({ page 
   expect(checks.length).toBeGreaterThan(20);
   for (const c of checks) expect.soft(c.relError, c.name).toBeLessThan(1e-4);
 });
+
+test('RAPM iterations on the fused path keep the tensor count flat', async ({ page }) => {
+  const counts = await page.evaluate(() => window.rapmKernels.tensorCounts(3));
+  // the first iteration creates the Adam state; every later one ends where it started
+  expect(counts[2]).toBe(counts[1]);
+});

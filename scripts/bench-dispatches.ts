@@ -1,5 +1,5 @@
 /**
- * npx tsx scripts/bench-dispatches.ts [--port 4176] [--iterations 3] [--no-build] [--unet-only]
+ * npx tsx scripts/bench-dispatches.ts [--port 4176] [--iterations 3] [--no-build] [--unet-only] [--fused-only]
  *
  * Real GPU dispatches per step on tfjs's webgpu backend in Chromium, launched as the e2e tests
  * launch it (WebGPU on SwiftShader here): builds the app, serves it, opens the diagnostics page
@@ -8,7 +8,8 @@
  * forward+backward at batch 1 and of one default RAPM iteration (batch 1, N = 4, LoRA rank 8,
  * both discriminators; the last of `--iterations`, so Adam's moments exist), with the fused
  * kernels on (the default) and off (tfjs's composed ops, the reference path). Prints a markdown
- * table. Slow on SwiftShader: a few minutes (`--unet-only` skips the RAPM iteration).
+ * table. Slow on SwiftShader: a few minutes (`--unet-only` skips the RAPM iteration,
+ * `--fused-only` the composed runs, the slow half).
  */
 import { parseArgs } from 'node:util';
 import { build, preview } from 'vite';
@@ -20,6 +21,7 @@ const { values: flags } = parseArgs({
     iterations: { type: 'string', default: '3' },
     'no-build': { type: 'boolean', default: false },
     'unet-only': { type: 'boolean', default: false },
+    'fused-only': { type: 'boolean', default: false },
   },
 });
 const iterations = Number(flags.iterations);
@@ -72,7 +74,7 @@ try {
   ] as const;
   for (const [label, step, times] of flags['unet-only'] ? steps.slice(0, 2) : steps) {
     await page.evaluate(() => window.rapmKernels.setFused(false));
-    const composed = await count(step, times);
+    const composed = flags['fused-only'] ? NaN : await count(step, times);
     await page.evaluate(() => window.rapmKernels.setFused(true));
     const fused = await count(step, times);
     rows.push([label, composed, fused]);

@@ -14,9 +14,11 @@ import { selfAttention } from '../core/nn/attention';
 import { groupNorm } from '../core/nn/group-norm';
 import { MNIST_UNET, applyUnet, initUnetParams, type Params } from '../core/nn/unet';
 import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
+import { studentParamsFromSegments } from '../core/rapm/lora';
 import { RapmTrainer, type TrajectoryBatch, type TrajectoryGeometry } from '../core/rapm/trainer';
 import { gaussian } from '../core/random';
 import { Adam } from '../core/train/adam';
+import { PackedAdam } from '../core/train/packed-adam';
 
 /** One comparison: the fused result's relative L2 distance to the composed one. */
 export interface Check {
@@ -184,6 +186,60 @@ async function adamChecks(): Promise<Check[]> {
   return composed.map((c, i) => ({ name: `adam+ema output ${i}`, relError: relError(fused[i], c) }));
 }
 
+/** Three packed-group Adam steps with the EMA (one dispatch per step fused): weights, EMA and moments. */
+async function packedAdamChecks(): Promise<Check[]> {
+  const shapes: Record<string, number[]> = { a: [3, 3, 4, 5], b: [7], c: [2, 9] };
+  const [composed, fused] = await bothPaths(() => {
+    const params = Object.fromEntries(
+      Object.entries(shapes).map(([k, s], i) => [k, tf.randomNormal(s, 0, 1, 'float32', 20 + i)]),
+    );
+    const adam = new PackedAdam({ lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8 }, params, { decay: 0.9 });
+    for (let step = 0; step < 3; step++) {
+      const grads = Object.fromEntries(
+        Object.entries(shapes).map(([k, s], i) => [k, tf.randomNormal(s, 0, 1, 'float32', 30 + 3 * step + i)]),
+      );
+      const flat = adam.flatten(grads);
+      adam.update(flat);
+      tf.dispose([flat, ...Object.values(grads)]);
+    }
+    const out = [adam.params, adam.emaParams, adam.state()].flatMap((p) => Object.values(p).map((t) => t.clone()));
+    adam.dispose();
+    return out;
+  });
+  return composed.map((c, i) => ({ name: `packed adam+ema output ${i}`, relError: relError(fused[i], c) }));
+}
+
+/** LoRA merges from [A | B] segments (conv and dense shapes, scale 0.5) and their gradients, fresh and reused. */
+async function loraChecks(): Promise<Check[]> {
+  const student = { ...DEFAULT_RAPM.student, rank: 3, alpha: 1.5, targets: ['conv.w', 'lin.w'] };
+  const shapes: Record<string, number[]> = { 'conv.w': [3, 3, 4, 5], 'lin.w': [6, 7] };
+  const targets = Object.keys(shapes);
+  const seeded = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const teacher = Object.fromEntries(targets.map((t, i) => [t, seeded(shapes[t], 40 + i)]));
+  const segs = Object.fromEntries(
+    targets.map((t, i) => {
+      const [fanIn, cout] = [shapes[t].slice(0, -1).reduce((a, b) => a * b, 1), shapes[t][shapes[t].length - 1]];
+      return [t, seeded([(fanIn + cout) * student.rank], 50 + i)];
+    }),
+  );
+  const proj = Object.fromEntries(targets.map((t, i) => [t, seeded(shapes[t], 60 + i)]));
+  const [composed, fused] = await bothPaths(() => {
+    const merged = studentParamsFromSegments(teacher, segs, student);
+    const loss =
+      (reuse: boolean) =>
+      (...ss: tf.Tensor[]) => {
+        const given = Object.fromEntries(targets.map((t, i) => [t, ss[i]]));
+        const p = studentParamsFromSegments(teacher, given, student, reuse ? merged : undefined);
+        return tf.addN(targets.map((t) => tf.sum(tf.mul(p[t], proj[t])))) as tf.Scalar;
+      };
+    const xs = targets.map((t) => segs[t]);
+    return [...targets.map((t) => merged[t]), ...tf.grads(loss(false))(xs), ...tf.grads(loss(true))(xs)];
+  });
+  tf.dispose([...Object.values(teacher), ...Object.values(segs), ...Object.values(proj)]);
+  const names = ['merge conv', 'merge dense', 'grad conv', 'grad dense', 'reused grad conv', 'reused grad dense'];
+  return composed.map((c, i) => ({ name: `lora ${names[i]}`, relError: relError(fused[i], c) }));
+}
+
 function batchOf(model: ModelConfig, slots: number, seed: number): TrajectoryBatch {
   const px = model.data.height * model.data.width * model.data.channels;
   return {
@@ -324,6 +380,8 @@ const api = {
     ...(await groupNormChecks()),
     ...(await attentionChecks()),
     ...(await adamChecks()),
+    ...(await packedAdamChecks()),
+    ...(await loraChecks()),
     ...(await rapmChecks()),
   ],
   tensorCounts,

@@ -28,6 +28,35 @@ export interface AdamEmaAttrs {
 
 const WG = 64;
 
+/** The uniforms both programs declare, in the order `adamUniforms` fills them. */
+const ADAM_UNIFORMS = 'lr : f32, beta1 : f32, beta2 : f32, eps : f32, c1 : f32, c2 : f32, decay : f32,';
+
+/** WGSL: mn, vn and pn from the element's g, m, v and p (expressions over the program's inputs). */
+function adamWgsl(g: string, m: string, v: string, p: string): string {
+  return `
+          let u = uniforms;
+          let gi = ${g};
+          let mn = ${m} * u.beta1 + gi * (1.0 - u.beta1);
+          let vn = ${v} * u.beta2 + gi * gi * (1.0 - u.beta2);
+          let pn = ${p} - (mn / u.c1) / (sqrt(vn / u.c2) + u.eps) * u.lr;`;
+}
+
+/** One entry per scalar: tfjs lays uniforms out by entry length (vectors get vector alignment). */
+function adamUniforms(a: Omit<AdamEmaAttrs, 'output'>): UniformValue[] {
+  return [a.lr, a.beta1, a.beta2, a.eps, a.c1, a.c2, a.decay].map((x) => ({ type: 'float32', data: [x] }));
+}
+
+/** The attributes of one step: the options with the bias corrections of step `step` (from 1). */
+export function adamStepAttrs(
+  options: { lr: number; beta1: number; beta2: number; eps: number },
+  step: number,
+  lr: number,
+  decay: number,
+): Omit<AdamEmaAttrs, 'output'> {
+  const { beta1, beta2, eps } = options;
+  return { lr, beta1, beta2, eps, c1: 1 - beta1 ** step, c2: 1 - beta2 ** step, decay };
+}
+
 class AdamEmaProgram implements WebGpuProgram {
   variableNames = ['p', 'g', 'm', 'v', 'e'];
   outputShape: number[];
@@ -36,7 +65,7 @@ class AdamEmaProgram implements WebGpuProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WG, 1, 1];
   size = true;
-  uniforms = 'lr : f32, beta1 : f32, beta2 : f32, eps : f32, c1 : f32, c2 : f32, decay : f32,';
+  uniforms = ADAM_UNIFORMS;
 
   constructor(
     private readonly output: AdamOutput,
@@ -58,12 +87,7 @@ class AdamEmaProgram implements WebGpuProgram {
     return `
       fn main(index: i32) {
         ${touchAll(this.variableNames, 'index')}
-        if (index < uniforms.size) {
-          let u = uniforms;
-          let gi = g[index];
-          let mn = m[index] * u.beta1 + gi * (1.0 - u.beta1);
-          let vn = v[index] * u.beta2 + gi * gi * (1.0 - u.beta2);
-          let pn = p[index] - (mn / u.c1) / (sqrt(vn / u.c2) + u.eps) * u.lr;
+        if (index < uniforms.size) {${adamWgsl('g[index]', 'm[index]', 'v[index]', 'p[index]')}
           result[index] = ${value[this.output]};
         }
       }`;
@@ -77,11 +101,7 @@ export const adamEmaKernel: tf.KernelConfig = {
     const a = attrs as unknown as AdamEmaAttrs;
     const [p, g, m, v, e] = ['p', 'g', 'm', 'v', 'e'].map((k) => inputs[k] as tf.TensorInfo);
     const n = p.shape.reduce((x, y) => x * y, 1);
-    // one entry per scalar: tfjs lays uniforms out by entry length (vectors get vector alignment)
-    const uniforms: UniformValue[] = [a.lr, a.beta1, a.beta2, a.eps, a.c1, a.c2, a.decay].map((x) => ({
-      type: 'float32',
-      data: [x],
-    }));
+    const uniforms = adamUniforms(a);
     const flat = (t: tf.TensorInfo) => ({ ...t, shape: [n] });
     const out = (backend as WebGpuRunner).runWebGPUProgram(
       new AdamEmaProgram(a.output, n),
@@ -90,5 +110,75 @@ export const adamEmaKernel: tf.KernelConfig = {
       uniforms,
     );
     return { ...out, shape: p.shape };
+  },
+};
+
+/**
+ * The same update over a whole parameter group packed in one flat tensor
+ * s = [p | m | v | ema?] (blocks of n elements, src/core/train/packed-adam.ts) with the group's
+ * flat gradient g [n]: ONE dispatch writes the new packed state, whatever the number of tensors
+ * in the group. Thread i writes element i % n of block i / n; with `emaOn` 0 the ema block is
+ * copied unchanged (an EMA switched off keeps its initial weights, as the per-tensor path does).
+ */
+export const ADAM_PACKED = 'RapmAdamPacked';
+
+export interface AdamPackedAttrs extends Omit<AdamEmaAttrs, 'output'> {
+  emaOn: boolean;
+}
+
+class AdamPackedProgram implements WebGpuProgram {
+  variableNames = ['s', 'g'];
+  outputShape: number[];
+  shaderKey = 'rapmAdamPacked';
+  dispatchLayout = { x: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WG, 1, 1];
+  size = true;
+  uniforms = `${ADAM_UNIFORMS} n : i32, emaOn : i32,`;
+
+  constructor(total: number) {
+    this.outputShape = [total];
+    this.dispatch = [Math.ceil(total / WG), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index: i32) {
+        ${touchAll(this.variableNames, 'index')}
+        if (index < uniforms.size) {
+          let n = uniforms.n;
+          let block = index / n;
+          let j = index - block * n;
+          if (block == 3 && uniforms.emaOn == 0) {
+            result[index] = s[index];
+            return;
+          }${adamWgsl('g[j]', 's[n + j]', 's[2 * n + j]', 's[j]')}
+          var r = pn;
+          if (block == 1) {
+            r = mn;
+          } else if (block == 2) {
+            r = vn;
+          } else if (block == 3) {
+            r = s[index] * u.decay + pn * (1.0 - u.decay);
+          }
+          result[index] = r;
+        }
+      }`;
+  }
+}
+
+export const adamPackedKernel: tf.KernelConfig = {
+  kernelName: ADAM_PACKED,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const a = attrs as unknown as AdamPackedAttrs;
+    const s = inputs.s as tf.TensorInfo;
+    const g = inputs.g as tf.TensorInfo;
+    const uniforms: UniformValue[] = [
+      ...adamUniforms(a),
+      { type: 'int32', data: [g.shape[0]] },
+      { type: 'int32', data: [a.emaOn ? 1 : 0] },
+    ];
+    return (backend as WebGpuRunner).runWebGPUProgram(new AdamPackedProgram(s.shape[0]), [s, g], 'float32', uniforms);
   },
 };

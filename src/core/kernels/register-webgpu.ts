@@ -4,12 +4,13 @@
  * backends nothing is registered and the composed ops run.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamEmaKernel } from './adam-ema';
+import { adamEmaKernel, adamPackedKernel } from './adam-ema';
 import { attentionKernels } from './attention';
 import { groupNormKernels } from './group-norm';
+import { loraMergeKernels } from './lora-merge';
 
 export function registerWebGpuKernels(): void {
-  for (const k of [...groupNormKernels, ...attentionKernels, adamEmaKernel]) {
+  for (const k of [...groupNormKernels, ...attentionKernels, adamEmaKernel, adamPackedKernel, ...loraMergeKernels]) {
     if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
   }
 }

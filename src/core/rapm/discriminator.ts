@@ -31,21 +31,29 @@ export function initHeads(featureChannels: number[], seed: number): Params {
   return p;
 }
 
-/** Per-sample logits [B, L]: every level's logit map flattened and concatenated. */
-export function applyHeads(p: Params, features: tf.Tensor4D[], groups: number): tf.Tensor2D {
+/**
+ * Per-sample logits [B, L]: every level's logit map flattened and concatenated. `frozen`: no
+ * gradient will be taken with respect to `p` (the student's adversarial terms), so the layers form
+ * the features' gradient only.
+ */
+export function applyHeads(p: Params, features: tf.Tensor4D[], groups: number, frozen = false): tf.Tensor2D {
   const b = features[0].shape[0];
   const maps = features.map((f, i) => {
-    const h = conv2d(f, p[`head.${i}.conv.w`] as tf.Tensor4D, { bias: p[`head.${i}.conv.b`] as tf.Tensor1D });
-    const a = groupNorm(h, p[`head.${i}.norm.g`], p[`head.${i}.norm.b`], groups, { silu: true });
-    return conv2d(a, p[`head.${i}.out.w`] as tf.Tensor4D, { bias: p[`head.${i}.out.b`] as tf.Tensor1D }).reshape([
-      b,
-      -1,
-    ]);
+    const h = conv2d(f, p[`head.${i}.conv.w`] as tf.Tensor4D, { bias: p[`head.${i}.conv.b`] as tf.Tensor1D, frozen });
+    const a = groupNorm(h, p[`head.${i}.norm.g`], p[`head.${i}.norm.b`], groups, { silu: true, frozen });
+    return conv2d(a, p[`head.${i}.out.w`] as tf.Tensor4D, {
+      bias: p[`head.${i}.out.b`] as tf.Tensor1D,
+      frozen,
+    }).reshape([b, -1]);
   });
   return tf.concat(maps, 1) as tf.Tensor2D;
 }
 
-/** Hinge loss of a discriminator: mean(relu(1 - D(real))) + mean(relu(1 + D(fake))). */
-export function hingeLoss(real: tf.Tensor, fake: tf.Tensor): tf.Scalar {
-  return tf.add(tf.mean(tf.relu(tf.sub(1, real))), tf.mean(tf.relu(tf.add(1, fake)))) as tf.Scalar;
+/**
+ * Hinge loss of a discriminator, mean(relu(1 - D(real))) + mean(relu(1 + D(fake))), over one
+ * logit map [2M, L] holding M real and M fake rows, told apart by `sign` [2M, 1] (+1 real,
+ * -1 fake): both means are over M*L values, so the sum is twice the mean of relu(1 - sign * D).
+ */
+export function signedHingeLoss(logits: tf.Tensor2D, sign: tf.Tensor2D): tf.Scalar {
+  return tf.mul(tf.mean(tf.relu(tf.sub(1, tf.mul(logits, sign)))), 2) as tf.Scalar;
 }

@@ -1,8 +1,8 @@
 /**
  * A student at one moment of a run: its sampling weights (the EMA when on) held by the snapshot,
  * not by the trainer, so an export or preview can read them back asynchronously while the loop
- * goes on replacing and disposing its own. The copies share the trainer's buffers (tf.clone adds
- * a reference, no device copy), so taking one is free; dispose it when done.
+ * goes on replacing and disposing its own. The copies are sliced out of the trainer's packed state
+ * (one small GPU copy per tensor); dispose them when done.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../nn/unet';
@@ -19,7 +19,7 @@ export interface StudentSnapshot {
 }
 
 export function snapshotStudent(trainer: RapmTrainer): StudentSnapshot {
-  const weights = Object.fromEntries(Object.entries(trainer.samplingWeights()).map(([k, t]) => [k, tf.clone(t)]));
+  const weights = trainer.samplingWeightsCopy();
   return {
     student: trainer.cfg.student,
     weights,

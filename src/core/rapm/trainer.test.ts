@@ -136,7 +136,7 @@ describe('RAPM positions and detach semantics', () => {
         return tf.add(mse(zphi, rel), mse(zphi, zt)) as tf.Scalar;
       };
     const flat = (gs: tf.Tensor[]) => tf.concat(gs.map((g) => g.flatten()));
-    const ours = flat(names.map((k) => pass.grads[k]));
+    const ours = pass.flatGrad;
     const reference = flat(tf.grads(loss(false))(names.map((k) => trainer.trainable[k])));
     const attached = flat(tf.grads(loss(true))(names.map((k) => trainer.trainable[k])));
     const diff = (a: tf.Tensor, b: tf.Tensor) => tf.norm(tf.sub(a, b)).dataSync()[0] / tf.norm(b).dataSync()[0];

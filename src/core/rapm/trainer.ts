@@ -14,10 +14,10 @@ import type { Ddim } from '../diffusion/ddim';
 import { modelDdim } from '../diffusion/model-sampling';
 import type { ModelConfig } from '../model-config';
 import { applyUnet, unetEncoder, type Params } from '../nn/unet';
-import { Adam } from '../train/adam';
+import { PackedAdam } from '../train/packed-adam';
 import { DEFAULT_RAPM, type RapmConfig } from './config';
-import { applyHeads, hingeLoss, initHeads } from './discriminator';
-import { initStudentWeights, studentParams } from './lora';
+import { applyHeads, initHeads, signedHingeLoss } from './discriminator';
+import { initStudentWeights, loraSegmentNames, studentParams, studentParamsFromSegments } from './lora';
 import type { RapmMetrics } from './metrics';
 
 /** Where the stored trajectories sit on the time axis (from the shard's metadata). */
@@ -38,13 +38,10 @@ export interface TrajectoryBatch {
 }
 
 export class RapmTrainer {
-  trainable: Params;
-  ema: Params;
-  headsRel: Params;
-  headsAbs: Params;
-  readonly adamStudent: Adam;
-  readonly adamRel: Adam;
-  readonly adamAbs: Adam;
+  /** Each parameter group with its Adam moments (and the student's EMA) packed in one flat tensor. */
+  readonly adamStudent: PackedAdam;
+  readonly adamRel: PackedAdam;
+  readonly adamAbs: PackedAdam;
   iteration = 0;
   private readonly ddim: Ddim;
   private readonly slots: number;
@@ -62,19 +59,50 @@ export class RapmTrainer {
     this.cfg = cfg;
     this.slots = geometry.coarseTimesteps.length;
     this.ddim = modelDdim(model);
-    this.trainable = initStudentWeights(teacher, cfg.student, cfg.seed);
-    this.ema = cloneAll(this.trainable);
-    const channels = featureChannels(model);
-    this.headsRel = initHeads(channels, cfg.seed * 2 + 1);
-    this.headsAbs = initHeads(channels, cfg.seed * 2 + 2);
-    this.adamStudent = new Adam({
-      lr: cfg.studentLr,
-      beta1: cfg.studentBetas[0],
-      beta2: cfg.studentBetas[1],
-      eps: 1e-8,
+    const studentAdam = { lr: cfg.studentLr, beta1: cfg.studentBetas[0], beta2: cfg.studentBetas[1], eps: 1e-8 };
+    // the EMA block exists even when the EMA is off (decay 0): it then keeps the initial weights
+    this.adamStudent = new PackedAdam(studentAdam, initStudentWeights(teacher, cfg.student, cfg.seed), {
+      decay: cfg.emaDecay,
     });
-    this.adamRel = new Adam({ lr: cfg.discLr, beta1: cfg.discBetas[0], beta2: cfg.discBetas[1], eps: 1e-8 });
-    this.adamAbs = new Adam({ lr: cfg.discLr, beta1: cfg.discBetas[0], beta2: cfg.discBetas[1], eps: 1e-8 });
+    const channels = featureChannels(model);
+    const discAdam = { lr: cfg.discLr, beta1: cfg.discBetas[0], beta2: cfg.discBetas[1], eps: 1e-8 };
+    this.adamRel = new PackedAdam(discAdam, initHeads(channels, cfg.seed * 2 + 1));
+    this.adamAbs = new PackedAdam(discAdam, initHeads(channels, cfg.seed * 2 + 2));
+  }
+
+  /** The student's trainable weights: LoRA adapters, or every weight when fully fine-tuned (views owned by the trainer). */
+  get trainable(): Params {
+    return this.adamStudent.params;
+  }
+
+  /** Replaces them (the tensors are taken over), e.g. from a checkpoint. */
+  set trainable(p: Params) {
+    this.adamStudent.setParams(p);
+  }
+
+  /** Their exponential moving average (views; the initial weights when the EMA is off). */
+  get ema(): Params {
+    return this.adamStudent.emaParams;
+  }
+
+  set ema(p: Params) {
+    this.adamStudent.setEma(p);
+  }
+
+  get headsRel(): Params {
+    return this.adamRel.params;
+  }
+
+  set headsRel(p: Params) {
+    this.adamRel.setParams(p);
+  }
+
+  get headsAbs(): Params {
+    return this.adamAbs.params;
+  }
+
+  set headsAbs(p: Params) {
+    this.adamAbs.setParams(p);
   }
 
   /** One iteration: student update, then both discriminator updates (metrics read back synchronously). */
@@ -106,42 +134,36 @@ export class RapmTrainer {
     const b = batch.labels.length;
     const n = this.slots;
     const pass = this.studentGradients(batch);
-    const studentGradNorm = globalNorm(pass.grads);
-    const ema = this.cfg.emaDecay > 0 ? { weights: this.ema, decay: this.cfg.emaDecay } : undefined;
-    this.trainable = this.adamStudent.apply(this.trainable, pass.grads, undefined, ema);
+    const studentGradNorm = this.updateFlat(this.adamStudent, pass.flatGrad);
 
-    // Discriminator updates on one shared encoder pass over [fake; relative real; absolute real].
     const { fixed } = pass;
     const disc = this.discriminatorStep(
       pass.studentPoint,
       fixed.relativeTarget,
       fixed.teacherPoints,
-      fixed.slotLabels,
+      fixed.slotLabelValues,
       fixed.times.encoder,
     );
     const { terms } = pass;
-    const scalars = [pass.loss, studentGradNorm, ...disc.rel, ...disc.abs];
+    // [loss, gradStudent, rel: loss, 2 accuracies, norm, abs: the same], then the per-sample terms
+    const pieces = [pass.loss.reshape([1]), studentGradNorm.reshape([1]), ...disc.rel.values, ...disc.abs.values];
+    const head = 10;
     const readout = tf.tidy(
-      () =>
-        tf.concat([
-          ...scalars.map((t) => t.reshape([1])),
-          terms.advRel,
-          terms.advAbs,
-          terms.regRel,
-          terms.regAbs,
-        ]) as tf.Tensor1D,
+      () => tf.concat([...pieces, terms.advRel, terms.advAbs, terms.regRel, terms.regAbs]) as tf.Tensor1D,
     );
-    tf.dispose([studentGradNorm, ...disc.rel, ...disc.abs]);
+    tf.dispose([...pieces, studentGradNorm, ...disc.rel.values, ...disc.abs.values]);
     disposePass(pass);
     const iteration = ++this.iteration;
     const metrics = (v: ArrayLike<number>): RapmMetrics => {
-      const [loss, gradStudent, relLoss, relReal, relFake, relNorm, absLoss, absReal, absFake, absNorm] = Array.from(
-        { length: scalars.length },
+      const [loss, gradStudent, relLoss, rel0, rel1, relNorm, absLoss, abs0, abs1, absNorm] = Array.from(
+        { length: head },
         (_, i) => v[i],
       );
+      const [relReal, relFake] = disc.rel.realFirst ? [rel0, rel1] : [rel1, rel0];
+      const [absReal, absFake] = disc.abs.realFirst ? [abs0, abs1] : [abs1, abs0];
       const perSlot = (k: number) =>
         slotMeans(
-          Array.from({ length: n * b }, (_, i) => v[scalars.length + k * n * b + i]),
+          Array.from({ length: n * b }, (_, i) => v[head + k * n * b + i]),
           n,
           b,
         );
@@ -168,19 +190,20 @@ export class RapmTrainer {
     const { cfg } = this;
     const b = batch.labels.length;
     const fixed = this.prepare(batch);
-    const names = Object.keys(this.trainable);
+    // LoRA: the gradient is taken per target with respect to its segment [A | B] (one view of the
+    // packed weights each), and the segments' gradients concatenated are the group's flat gradient
+    const segments = this.segments();
+    const inputs = segments ?? this.trainable;
+    const names = Object.keys(inputs);
     let studentPoint: tf.Tensor4D | null = null;
     const terms: Record<string, tf.Tensor1D> = {};
-    const { value, grads } = tf.tidy(() => {
+    const { value, flatGrad } = tf.tidy(() => {
       const f = (...ws: tf.Tensor[]) => {
-        const trainable = Object.fromEntries(names.map((k, i) => [k, ws[i]]));
-        const zphi = this.studentStep(
-          studentParams(this.teacher, trainable, cfg.student),
-          fixed.slotStarts,
-          fixed.times.start,
-          fixed.times.end,
-          fixed.slotLabels,
-        );
+        const given = Object.fromEntries(names.map((k, i) => [k, ws[i]]));
+        const params = segments
+          ? studentParamsFromSegments(this.teacher, given, cfg.student, fixed.merged)
+          : studentParams(this.teacher, given, cfg.student);
+        const zphi = this.studentStep(params, fixed.slotStarts, fixed.times.start, fixed.times.end, fixed.slotLabels);
         studentPoint = tf.keep(zphi);
         const t = this.studentTerms(
           zphi,
@@ -198,40 +221,88 @@ export class RapmTrainer {
         ]);
         return tf.div(tf.sum(total), b) as tf.Scalar; // sum over slots, mean over the batch
       };
-      const r = tf.valueAndGrads(f)(names.map((k) => this.trainable[k]));
-      return { value: r.value, grads: Object.fromEntries(names.map((k, i) => [k, r.grads[i]])) };
+      const r = tf.valueAndGrads(f)(names.map((k) => inputs[k]));
+      const grads = segments
+        ? (tf.concat(r.grads.map((g) => g.reshape([-1]))) as tf.Tensor1D)
+        : this.adamStudent.flatten(Object.fromEntries(names.map((k, i) => [k, r.grads[i]])));
+      return { value: r.value, flatGrad: grads };
     });
     return {
       loss: value,
-      grads,
+      flatGrad,
       studentPoint: studentPoint!,
       terms: terms as StudentPass['terms'],
       fixed,
     };
   }
 
-  /** Everything the gradient must not flow through: slot starts, Delta points, both targets. */
+  /** LoRA: each target's adapters as one view [A | B] of the packed weights, keyed by target (null when fully fine-tuned). */
+  private segments(): Record<string, tf.Tensor> | null {
+    if (this.cfg.student.mode !== 'lora') return null;
+    const pairs = loraSegmentNames(this.teacher, this.cfg.student);
+    return this.adamStudent.segments(Object.fromEntries(pairs.map((p) => [p.target, p.names])));
+  }
+
+  /**
+   * Everything the gradient must not flow through: slot starts, Delta points, both targets, and
+   * the adapters merged into the teacher (reused by the gradient pass). Slot 0's rollout step and
+   * the relative targets use the same weights and do not depend on each other, so they run as ONE
+   * forward over B + N*B rows (per-sample timesteps; every layer works per sample, so the values
+   * are those of two separate passes); the rest of the rollout follows from its first B rows.
+   */
   prepare(batch: TrajectoryBatch): FixedInputs {
     const b = batch.labels.length;
     const n = this.slots;
     const { height: h, width: w, channels: c } = this.model.data;
+    const px = h * w * c;
     const times = this.slotTimes(b);
+    const shape = (rows: number): [number, number, number, number] => [rows, h, w, c];
+    const slotLabelValues = Int32Array.from({ length: n * b }, (_, r) => batch.labels[r % b]);
+    const { coarseTimesteps: tau } = this.geometry;
     const tensors = tf.tidy(() => {
-      const positions = tf.tensor(batch.positions, [b, n + 1, h, w, c]);
-      const labels = tf.tensor1d(batch.labels, 'int32');
-      const slotLabels = tf.tile(labels, [n]) as tf.Tensor1D; // slot-major: sample i of slot j at j*b + i
-      const teacherPoints = slotMajor(positions.slice([0, 1], [b, n]), n);
-      // the adapters merged into the teacher once for every no-gradient student pass below
-      const student = studentParams(this.teacher, this.trainable, this.cfg.student);
-      const noise = positions.slice([0, 0], [b, 1]).reshape([b, h, w, c]) as tf.Tensor4D;
-      const slotStarts = this.rollout(student, noise, labels);
-      const deltaPoints = batch.deltaPositions
-        ? slotMajor(tf.tensor(batch.deltaPositions, [b, n, h, w, c]), n)
-        : this.teacherDeltaPoints(slotMajor(positions.slice([0, 0], [b, n]), n), slotLabels, times);
-      const relativeTarget = this.studentStep(student, deltaPoints, times.delta, times.end, slotLabels);
-      return { slotStarts, teacherPoints, relativeTarget, slotLabels };
+      // slot-major rows are gathered on the CPU: uploads, no GPU work
+      const teacherPoints = tf.tensor4d(slotMajorRows(batch.positions, b, n + 1, 1, n, px), shape(n * b));
+      const slotLabels = tf.tensor1d(slotLabelValues, 'int32');
+      const segments = this.segments();
+      const student = segments
+        ? studentParamsFromSegments(this.teacher, segments, this.cfg.student)
+        : studentParams(this.teacher, this.trainable, this.cfg.student);
+      const noise = slotMajorRows(batch.positions, b, n + 1, 0, 1, px);
+      // rows of the shared pass: slot 0's rollout step (when there is a next slot), then the Delta points
+      const lead = n > 1 ? b : 0;
+      const fill = (t: number) => new Float32Array(lead).fill(t);
+      let input: tf.Tensor4D;
+      if (batch.deltaPositions) {
+        const values = new Float32Array((lead + n * b) * px);
+        if (lead) values.set(noise);
+        values.set(slotMajorRows(batch.deltaPositions, b, n, 0, n, px), lead * px);
+        input = tf.tensor4d(values, shape(lead + n * b));
+      } else {
+        const starts = tf.tensor4d(slotMajorRows(batch.positions, b, n + 1, 0, n, px), shape(n * b));
+        const deltaPoints = this.teacherDeltaPoints(starts, slotLabels, times);
+        input = lead ? (tf.concat([tf.tensor4d(noise, shape(b)), deltaPoints]) as tf.Tensor4D) : deltaPoints;
+      }
+      const shared = this.studentStep(
+        student,
+        input,
+        Float32Array.from([...fill(tau[0]), ...times.delta]),
+        Float32Array.from([...fill(tau[1]), ...times.end]),
+        tf.tensor1d(Int32Array.from([...batch.labels.slice(0, lead), ...slotLabelValues]), 'int32'),
+      );
+      const relativeTarget = lead ? (shared.slice([lead], [n * b]) as tf.Tensor4D) : shared;
+      // the student's own trajectory, no gradient: slot j's start is detach(z^phi_{j-1})
+      const starts: tf.Tensor4D[] = [tf.tensor4d(noise, shape(b))];
+      if (lead) starts.push(shared.slice([0], [b]) as tf.Tensor4D);
+      for (let j = 1; j < n - 1; j++) {
+        const t = new Float32Array(b).fill(tau[j]);
+        const s = new Float32Array(b).fill(tau[j + 1]);
+        starts.push(this.studentStep(student, starts[j], t, s, tf.tensor1d(batch.labels, 'int32')));
+      }
+      const slotStarts = (starts.length > 1 ? tf.concat(starts) : starts[0]) as tf.Tensor4D;
+      const merged: Params = segments ? Object.fromEntries(Object.keys(segments).map((k) => [k, student[k]])) : {};
+      return { slotStarts, teacherPoints, relativeTarget, slotLabels, merged };
     });
-    return { ...tensors, times };
+    return { ...tensors, slotLabelValues, times };
   }
 
   /** The EMA weights (or the raw ones when the EMA is off) to sample and export with. */
@@ -239,26 +310,16 @@ export class RapmTrainer {
     return this.cfg.emaDecay > 0 ? this.ema : this.trainable;
   }
 
+  /** The same as new tensors the caller owns (and disposes): sliced out of the packed state, nothing cached. */
+  samplingWeightsCopy(): Params {
+    return this.adamStudent.copy(this.cfg.emaDecay > 0 ? 'ema' : 'params');
+  }
+
   /** Student DDIM step over one slot with the student's full weights `p`, per-sample times, batch of N*B. */
   private studentStep(p: Params, z: tf.Tensor4D, t: Float32Array, s: Float32Array, labels: tf.Tensor1D) {
     return tf.tidy(() => {
       const out = applyUnet(this.model.unet, p, z, tf.tensor1d(t), labels);
       return this.ddim.step(out, z, t, s);
-    });
-  }
-
-  /** The student's own trajectory, no gradient: slot j's start is detach(z^phi_{j-1}). */
-  private rollout(student: Params, noise: tf.Tensor4D, labels: tf.Tensor1D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const b = noise.shape[0];
-      const starts: tf.Tensor4D[] = [noise];
-      const { coarseTimesteps: tau } = this.geometry;
-      for (let j = 0; j < this.slots - 1; j++) {
-        const t = new Float32Array(b).fill(tau[j]);
-        const s = new Float32Array(b).fill(tau[j + 1]);
-        starts.push(this.studentStep(student, starts[j], t, s, labels));
-      }
-      return tf.concat(starts) as tf.Tensor4D;
     });
   }
 
@@ -297,8 +358,8 @@ export class RapmTrainer {
     if (cfg.lambdaRel > 0 || cfg.lambdaAbs > 0) {
       const feats = unetEncoder(this.model.unet, this.teacher, zphi, tf.tensor1d(encT), labels, true);
       const groups = this.model.unet.groups;
-      if (cfg.lambdaRel > 0) advRel = tf.neg(tf.mean(applyHeads(this.headsRel, feats, groups), 1));
-      if (cfg.lambdaAbs > 0) advAbs = tf.neg(tf.mean(applyHeads(this.headsAbs, feats, groups), 1));
+      if (cfg.lambdaRel > 0) advRel = tf.neg(tf.mean(applyHeads(this.headsRel, feats, groups, true), 1));
+      if (cfg.lambdaAbs > 0) advAbs = tf.neg(tf.mean(applyHeads(this.headsAbs, feats, groups, true), 1));
     }
     return {
       advRel,
@@ -308,11 +369,18 @@ export class RapmTrainer {
     };
   }
 
+  /**
+   * Both discriminators' updates on ONE teacher-encoder pass over [relative real; fake; absolute
+   * real]: each discriminator's real and fake inputs are two adjacent blocks of rows, so its heads
+   * run once over both, and the hinge loss and both accuracies come from that one logit map.
+   * Returns, per discriminator, [loss], [accuracy on its first block, on its second], [gradient
+   * norm] (measured at the first of the discSteps updates) and which block is the real one.
+   */
   private discriminatorStep(
     fake: tf.Tensor4D,
     relReal: tf.Tensor4D,
     absReal: tf.Tensor4D,
-    labels: tf.Tensor1D,
+    labels: Int32Array,
     encT: Float32Array,
   ) {
     const m = fake.shape[0];
@@ -321,52 +389,52 @@ export class RapmTrainer {
       unetEncoder(
         this.model.unet,
         this.teacher,
-        tf.concat([fake, relReal, absReal]) as tf.Tensor4D,
+        tf.concat([relReal, fake, absReal]) as tf.Tensor4D,
         tf.tensor1d(Float32Array.from([...encT, ...encT, ...encT])),
-        tf.concat([labels, labels, labels]) as tf.Tensor1D,
+        tf.tensor1d(Int32Array.from([...labels, ...labels, ...labels]), 'int32'),
       ),
     );
-    const part = (k: number) => feats.map((f) => f.slice([k * m], [m])) as tf.Tensor4D[];
-    const [fakeF, relF, absF] = [part(0), part(1), part(2)];
-    const update = (heads: Params, adam: Adam, realF: tf.Tensor4D[], weight: number) => {
-      // [loss, accReal, accFake, gradNorm] as scalars the caller reads back (NaN accuracy when off),
-      // measured at the first of the discSteps updates
-      if (weight === 0) return { heads, values: [0, NaN, NaN, 0].map((x) => tf.scalar(x)) };
-      const names = Object.keys(heads);
-      let values: tf.Scalar[] = [];
+    const update = (adam: PackedAdam, firstBlock: number, realFirst: boolean, weight: number) => {
+      if (weight === 0) return { values: [tf.tensor1d([0]), tf.tensor1d([NaN, NaN]), tf.tensor1d([0])], realFirst };
+      const rows = tf.tidy(() => feats.map((f) => f.slice([firstBlock * m], [2 * m]) as tf.Tensor4D));
+      // +1 on the real rows, -1 on the fake ones
+      const sign = tf.tensor2d(
+        Float32Array.from({ length: 2 * m }, (_, r) => (r < m === realFirst ? 1 : -1)),
+        [2 * m, 1],
+      );
+      const names = adam.names;
+      let values: tf.Tensor1D[] = [];
       for (let k = 0; k < this.cfg.discSteps; k++) {
-        const current = heads;
+        const current = adam.params;
+        let logits: tf.Tensor2D | null = null;
         const r = tf.tidy(() => {
           const f = (...ws: tf.Tensor[]) => {
             const p = Object.fromEntries(names.map((n, i) => [n, ws[i]]));
-            return hingeLoss(applyHeads(p, realF, groups), applyHeads(p, fakeF, groups));
+            const d = applyHeads(p, rows, groups);
+            logits = tf.keep(d);
+            return signedHingeLoss(d, sign);
           };
           const { value, grads } = tf.valueAndGrads(f)(names.map((n) => current[n]));
-          const real = tf.mean(applyHeads(current, realF, groups), 1);
-          const fk = tf.mean(applyHeads(current, fakeF, groups), 1);
-          return {
-            value,
-            grads: Object.fromEntries(names.map((n, i) => [n, grads[i]])),
-            accReal: tf.mean(tf.cast(tf.greater(real, 0), 'float32')) as tf.Scalar,
-            accFake: tf.mean(tf.cast(tf.less(fk, 0), 'float32')) as tf.Scalar,
-          };
+          // a row counts as right when its mean logit has its block's sign (> 0 real, < 0 fake)
+          const right = tf.greater(tf.mul(tf.mean(logits!, 1, true), sign), 0);
+          const accuracy = tf.mean(tf.cast(right, 'float32').reshape([2, m]), 1) as tf.Tensor1D;
+          return { value: value.reshape([1]) as tf.Tensor1D, grads, accuracy };
         });
-        const norm = globalNorm(r.grads);
-        heads = adam.apply(heads, r.grads);
-        tf.dispose(Object.values(r.grads));
-        const step = [r.value, r.accReal, r.accFake, norm];
+        tf.dispose(logits!);
+        const norm = this.updateGroup(adam, Object.fromEntries(names.map((n, i) => [n, r.grads[i]])));
+        tf.dispose(r.grads);
+        const step = [r.value, r.accuracy, norm.reshape([1]) as tf.Tensor1D];
+        norm.dispose();
         if (k === 0) values = step;
         else tf.dispose(step);
       }
-      return { heads, values };
+      tf.dispose([...rows, sign]);
+      return { values, realFirst };
     };
-    const rel = update(this.headsRel, this.adamRel, relF, this.cfg.lambdaRel);
-    const abs = update(this.headsAbs, this.adamAbs, absF, this.cfg.lambdaAbs);
-    this.headsRel = rel.heads;
-    this.headsAbs = abs.heads;
+    const rel = update(this.adamRel, 0, true, this.cfg.lambdaRel);
+    const abs = update(this.adamAbs, 1, false, this.cfg.lambdaAbs);
     tf.dispose(feats);
-    [fakeF, relF, absF].forEach((fs) => tf.dispose(fs));
-    return { rel: rel.values, abs: abs.values };
+    return { rel, abs };
   }
 
   /** Per-sample times of the N*B slot rows (slot-major). */
@@ -384,13 +452,25 @@ export class RapmTrainer {
     };
   }
 
+  /**
+   * One Adam step of a packed group from its per-tensor gradients (not disposed here); returns the
+   * gradients' global L2 norm, taken from the same flat vector the update reads.
+   */
+  private updateGroup(adam: PackedAdam, grads: Params): tf.Scalar {
+    const flat = adam.flatten(grads);
+    const norm = this.updateFlat(adam, flat);
+    flat.dispose();
+    return norm;
+  }
+
+  /** The same from the group's flat gradient (not disposed here). */
+  private updateFlat(adam: PackedAdam, flat: tf.Tensor1D): tf.Scalar {
+    const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(flat))) as tf.Scalar);
+    adam.update(flat);
+    return norm;
+  }
+
   dispose(): void {
-    tf.dispose([
-      ...Object.values(this.trainable),
-      ...Object.values(this.ema),
-      ...Object.values(this.headsRel),
-      ...Object.values(this.headsAbs),
-    ]);
     this.adamStudent.dispose();
     this.adamRel.dispose();
     this.adamAbs.dispose();
@@ -405,12 +485,17 @@ export interface FixedInputs {
   /** z^_n: detach(student step from the Delta point). */
   relativeTarget: tf.Tensor4D;
   slotLabels: tf.Tensor1D;
+  /** The same labels on the CPU. */
+  slotLabelValues: Int32Array;
+  /** LoRA targets with the adapters merged in, as the no-gradient passes used them (empty when fully fine-tuned). */
+  merged: Params;
   times: SlotTimes;
 }
 
 export interface StudentPass {
   loss: tf.Scalar;
-  grads: Params;
+  /** The gradient of every trainable weight, flat in the packed group's layout (the order of `trainable`'s names). */
+  flatGrad: tf.Tensor1D;
   /** z^phi_n for every slot (a value, no longer attached to the gradient). */
   studentPoint: tf.Tensor4D;
   terms: { advRel: tf.Tensor1D; advAbs: tf.Tensor1D; regRel: tf.Tensor1D; regAbs: tf.Tensor1D };
@@ -418,14 +503,17 @@ export interface StudentPass {
 }
 
 export function disposePass(pass: StudentPass): void {
-  const { times: _times, ...fixed } = pass.fixed;
-  void _times;
+  const { slotStarts, teacherPoints, relativeTarget, slotLabels, merged } = pass.fixed;
   tf.dispose([
     pass.loss,
     pass.studentPoint,
-    ...Object.values(pass.grads),
+    pass.flatGrad,
     ...Object.values(pass.terms),
-    ...Object.values(fixed),
+    slotStarts,
+    teacherPoints,
+    relativeTarget,
+    slotLabels,
+    ...Object.values(merged),
   ]);
 }
 
@@ -442,13 +530,25 @@ export function featureChannels(model: ModelConfig): number[] {
   return [...chs, chs[chs.length - 1]];
 }
 
-/** [B, N, H, W, C] -> [N*B, H, W, C] with slot j's samples at rows j*B .. j*B+B-1. */
-function slotMajor(x: tf.Tensor, n: number): tf.Tensor4D {
-  const [b, , h, w, c] = x.shape;
-  return x
-    .reshape([b, n, h, w, c])
-    .transpose([1, 0, 2, 3, 4])
-    .reshape([n * b, h, w, c]) as tf.Tensor4D;
+/**
+ * Slots first .. first+count-1 of B samples stored [B, slots, H, W, C] (`px` values per position),
+ * as slot-major rows: slot j's samples at rows (j - first)*B .. (j - first)*B + B - 1.
+ */
+function slotMajorRows(
+  values: Float32Array,
+  b: number,
+  slots: number,
+  first: number,
+  count: number,
+  px: number,
+): Float32Array {
+  const out = new Float32Array(count * b * px);
+  for (let j = 0; j < count; j++)
+    for (let i = 0; i < b; i++) {
+      const from = (i * slots + first + j) * px;
+      out.set(values.subarray(from, from + px), (j * b + i) * px);
+    }
+  return out;
 }
 
 /** Per-sample distance [M]: mean squared error, or pseudo-Huber (iCT, c = 0.00054 sqrt(dim)) per pixel. */
@@ -467,19 +567,4 @@ function slotMeans(values: ArrayLike<number>, n: number, b: number): number[] {
     for (let i = 0; i < b; i++) s += values[j * b + i];
     return s / b;
   });
-}
-
-/**
- * The L2 norm of all gradients as one vector: concatenated flat, then one square, sum and sqrt
- * (not tf.addN over per-tensor sums: WebGPU's AddN silently sums only the first 4 inputs, tfjs 4.22).
- */
-function globalNorm(grads: Params): tf.Scalar {
-  return tf.tidy(() => {
-    const flat = tf.concat(Object.values(grads).map((g) => g.reshape([-1])));
-    return tf.sqrt(tf.sum(tf.square(flat))) as tf.Scalar;
-  });
-}
-
-function cloneAll(p: Params): Params {
-  return Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.clone()]));
 }

@@ -5,7 +5,7 @@
  * (moments and step count) is a tensor map that a checkpoint can save and restore exactly.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_EMA, type AdamOutput } from '../kernels/adam-ema';
+import { ADAM_EMA, adamStepAttrs, type AdamOutput } from '../kernels/adam-ema';
 import { useFused } from '../kernels/fused';
 import type { Params } from '../nn/unet';
 
@@ -76,21 +76,12 @@ export class Adam {
 
   /** The fused kernel (src/core/kernels/adam-ema.ts): one dispatch per output tensor. */
   private fusedStep(name: string, param: tf.Tensor, g: tf.Tensor, lr: number, ema?: EmaTarget): tf.Tensor[] {
-    const { beta1, beta2, eps } = this.options;
     return tf.tidy(() => {
       // zero moments on the first step give exactly the composed path's g * (1 - beta)
       const m = this.m[name] ?? tf.zerosLike(g);
       const v = this.v[name] ?? tf.zerosLike(g);
       const e = ema ? ema.weights[name] : param;
-      const attrs = {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        c1: 1 - beta1 ** this.step,
-        c2: 1 - beta2 ** this.step,
-        decay: ema?.decay ?? 0,
-      };
+      const attrs = adamStepAttrs(this.options, this.step, lr, ema?.decay ?? 0);
       const run = (output: AdamOutput) =>
         tf.engine().runKernel(ADAM_EMA, { p: param, g, m, v, e }, {
           ...attrs,
