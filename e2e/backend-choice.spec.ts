@@ -54,3 +54,10 @@ test('the control pins another backend, and back to the automatic choice', async
   await expect(page).not.toHaveURL(/backend=/);
   await expect(page.getByTestId('backend')).toHaveText('wasm');
 });
+
+test('?threads=1 runs the single-thread wasm build in the isolated page, and says so', async ({ page }) => {
+  await page.goto('/?backend=wasm&threads=1');
+  await expect(page.getByTestId('backend')).toHaveText('wasm');
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  await expect(page.getByTestId('wasm-threads')).toHaveText('1 thread: the single-thread build, as ?threads=1 asks');
+});

@@ -1,5 +1,6 @@
 /**
  * npx tsx scripts/bench-dispatches.ts [--port 4176] [--iterations 3] [--no-build] [--unet-only] [--fused-only]
+ *   [--only kernels|studio]
  *
  * Real GPU dispatches per step on tfjs's webgpu backend in Chromium, launched as the e2e tests
  * launch it (WebGPU on SwiftShader here): builds the app, serves it, opens the diagnostics page
@@ -10,10 +11,17 @@
  * kernels on (the default) and off (tfjs's composed ops, the reference path). Prints a markdown
  * table. Slow on SwiftShader: a few minutes (`--unet-only` skips the RAPM iteration,
  * `--fused-only` the composed runs, the slow half).
+ *
+ * Then the same count in the studio itself (`--only studio` skips the diagnostics page): the
+ * built app with `?backend=webgpu&diagnostics`, a default run started on the built-in shards
+ * (only its length, sample interval and validation set, which do not change an iteration), and
+ * the dispatches the studio worker issued in each of its first `--iterations` iterations, as the
+ * worker reports them (src/worker/diagnostics.ts). Slow on SwiftShader: many minutes.
  */
 import { parseArgs } from 'node:util';
 import { build, preview } from 'vite';
 import { launchStudioChromium } from './studio-browser';
+import { log, startDefaultRun, waitForIteration } from './studio-run';
 
 const { values: flags } = parseArgs({
   options: {
@@ -22,6 +30,7 @@ const { values: flags } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'unet-only': { type: 'boolean', default: false },
     'fused-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const iterations = Number(flags.iterations);
@@ -37,7 +46,9 @@ const server = await preview({ preview: { port: Number(flags.port), strictPort: 
 const url = server.resolvedUrls?.local[0];
 if (!url) throw new Error('vite preview did not report its address');
 const browser = await launchStudioChromium();
-try {
+
+/** The diagnostics page: each step run in the page itself, fused kernels off and on. */
+async function kernelsPage(): Promise<void> {
   const page = await browser.newPage();
   await page.addInitScript(() => {
     window.dispatches = 0;
@@ -90,6 +101,33 @@ try {
     const kernels = await page.evaluate((s) => window.rapmKernels.profile(s), step);
     console.log(`- ${step}: ${kernels.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   }
+  await page.close();
+}
+
+/** The studio: a default run on webgpu, dispatches per iteration counted inside its worker. */
+async function studio(): Promise<void> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+  const backend = await startDefaultRun(page, `${url}?backend=webgpu&diagnostics`, {
+    iterations,
+    sampleEvery: 1000,
+    validationCount: 0,
+  });
+  if (backend !== 'webgpu') throw new Error(`the studio started ${backend}, not webgpu`);
+  log(`studio: a default run started on webgpu; waiting for ${iterations} iterations`);
+  const costs = await waitForIteration(page, iterations, 120);
+  console.log('\n| studio worker, default RAPM run on webgpu | GPU dispatches | wall time |');
+  console.log('|---|---:|---:|');
+  for (const c of costs) {
+    console.log(`| iteration ${c.iteration} | ${c.dispatches ?? '-'} | ${(c.ms / 1000).toFixed(1)} s |`);
+  }
+  await context.close();
+}
+
+try {
+  if (flags.only !== 'studio') await kernelsPage();
+  if (flags.only !== 'kernels') await studio();
 } finally {
   await browser.close();
   await new Promise<void>((resolve, reject) => server.httpServer.close((err) => (err ? reject(err) : resolve())));

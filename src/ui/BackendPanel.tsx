@@ -1,13 +1,15 @@
 import { useId } from 'react';
 import { BACKENDS, type BackendAttempt, type BackendReport } from '../worker/protocol';
 import { adapterName, seconds } from './backend-text';
+import { IterationCosts } from './IterationCosts';
 import { useStudio } from './store';
 import { chooseBackend, pinnedBackend } from './studio-actions';
 
 function threadsText(report: BackendReport): string | null {
   if (!report.wasm) return null;
-  const { threads, isolated } = report.wasm;
+  const { threads, isolated, singleThreadAsked } = report.wasm;
   if (threads > 1) return `${threads} threads`;
+  if (singleThreadAsked) return '1 thread: the single-thread build, as ?threads=1 asks';
   return isolated
     ? '1 thread'
     : '1 thread: the page is not cross-origin isolated, so the threaded build cannot run (see the README)';
@@ -85,6 +87,7 @@ export function BackendPanel() {
           </ul>
         </>
       )}
+      <IterationCosts />
     </section>
   );
 }

@@ -84,6 +84,8 @@ export interface StudioState {
   /** A Pause or Stop clicked and not yet answered: the button says so at once. */
   controlPending: 'pause' | 'continue' | 'stop' | null;
   itPerSec: number;
+  /** Only with `?diagnostics`: the shown run's iterations in this session, their time and GPU dispatches. */
+  iterationCosts: StudioEvents['iterationCost'][];
   trainError: string | null;
   /** Interrupted or stopped runs found on load, offered for resuming. */
   resumable: RunInfo[];
@@ -138,6 +140,7 @@ export const useStudio = create<StudioState>()(() => ({
   trainingPhase: null,
   controlPending: null,
   itPerSec: 0,
+  iterationCosts: [],
   trainError: null,
   resumable: [],
   metricRows: 0,

@@ -134,6 +134,7 @@ async function loadHistory(runId: string): Promise<void> {
 function showRun(run: RunInfo): void {
   useStudio.setState((s) => ({
     run,
+    iterationCosts: s.run?.id === run.id ? s.iterationCosts : [],
     config: run.config,
     trainSettings: {
       ...s.trainSettings,
@@ -271,6 +272,15 @@ export function pinnedBackend(): BackendName | undefined {
   return BACKENDS.find((b) => b === wanted);
 }
 
+/** `?threads=1` runs tfjs-wasm's single-thread build; `?diagnostics` reports each iteration's cost. */
+function urlSwitches(): { singleThread?: boolean; diagnostics?: boolean } {
+  const params = new URLSearchParams(location.search);
+  return {
+    ...(params.get('threads') === '1' && { singleThread: true }),
+    ...(params.has('diagnostics') && { diagnostics: true }),
+  };
+}
+
 /**
  * tfjs keeps one backend per worker, so another choice means a fresh page: the URL carries it
  * (`?backend=`; "auto" drops it, `?calibrate` measures again instead of using the stored answer).
@@ -323,6 +333,10 @@ function subscribe(c: StudioClient): void {
     if (useStudio.getState().run?.id !== runId) return;
     useStudio.setState((s) => ({ validation: { ...s.validation, references } }));
   });
+  c.on('iterationCost', (cost) => {
+    if (useStudio.getState().run?.id === cost.runId)
+      useStudio.setState((s) => ({ iterationCosts: [...s.iterationCosts, cost] }));
+  });
   c.on('training', ({ run, state, itPerSec, phase }) => {
     if (useStudio.getState().run?.id !== run.id) showRun(run);
     useStudio.setState({ run, trainingState: state, itPerSec, trainingPhase: phase });
@@ -348,6 +362,7 @@ export async function startStudio(): Promise<void> {
       backend: pinnedBackend(),
       batch: useStudio.getState().config.batchSize,
       remeasure: takeRemeasure(),
+      ...urlSwitches(),
     });
     useStudio.setState({ backend, phase: 'ready', status: `Ready on ${backend.backend}.` });
   } catch (err) {

@@ -46,6 +46,21 @@ registerWebGpuKernels();
  */
 setThreadsCount(Math.min(navigator.hardwareConcurrency || 1, 8));
 
+let singleThread = false;
+
+/**
+ * `?threads=1`: tfjs-wasm loads its single-thread SIMD build, as on a page that is not
+ * cross-origin isolated, so the two builds can be compared in the same page. Before wasm starts.
+ */
+export function useSingleThreadWasm(): void {
+  singleThread = true;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+}
+
+export function singleThreadWasm(): boolean {
+  return singleThread;
+}
+
 type AdapterInfoSource = GPUAdapter & {
   info?: GPUAdapterInfo & { isFallbackAdapter?: boolean };
   isFallbackAdapter?: boolean;

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { NoBackendError, reasonOf, startBackend } from './backend-start';
+import { NoBackendError, reasonOf, singleThreadWasm, startBackend, useSingleThreadWasm } from './backend-start';
 import { calibrate, CALIBRATION_MODEL } from './calibration';
 import { storeCalibration, storedCalibration } from './calibration-store';
 import type { CalibrationJob, CalibrationMessage } from './calibration.worker';
@@ -28,7 +28,8 @@ const MIN_DEADLINE_MS = 15_000;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function wasmInfo(): WasmInfo {
-  return { threads: getThreadsCount(), isolated: self.crossOriginIsolated === true };
+  const isolated = self.crossOriginIsolated === true;
+  return { threads: getThreadsCount(), isolated, singleThreadAsked: isolated && singleThreadWasm() };
 }
 
 async function pinned(backend: BackendName, onStatus: (message: string) => void): Promise<BackendReport> {
@@ -186,13 +187,16 @@ async function measure(onStatus: (message: string) => void, batch: number): Prom
  */
 export async function selectBackend(
   onStatus: (message: string) => void,
-  { backend, batch, remeasure }: InitRequest,
+  { backend, batch, remeasure, singleThread }: InitRequest,
 ): Promise<BackendReport> {
+  if (singleThread) useSingleThreadWasm();
   if (backend) return pinned(backend, onStatus);
   const key = JSON.stringify({
     browser: navigator.userAgent,
     cores: navigator.hardwareConcurrency,
     isolated: self.crossOriginIsolated === true,
+    // Absent (so older stored entries still match) unless the single-thread build was asked for.
+    threads: singleThread ? 1 : undefined,
     model: CALIBRATION_MODEL.name,
     batch,
   });

@@ -47,6 +47,8 @@ export interface WasmInfo {
   threads: number;
   /** Whether the page is cross-origin isolated, which the threaded build needs. */
   isolated: boolean;
+  /** The single-thread build was asked for (`?threads=1`) although threads could run. */
+  singleThreadAsked?: boolean;
 }
 
 export interface BackendReport {
@@ -76,6 +78,10 @@ export interface InitRequest {
   batch: number;
   /** Measure again even if a calibration for this machine is stored. */
   remeasure?: boolean;
+  /** `?threads=1`: run tfjs-wasm's single-thread build even where the page is isolated (to compare). */
+  singleThread?: boolean;
+  /** `?diagnostics`: report every training iteration's time and GPU dispatches (`iterationCost`). */
+  diagnostics?: boolean;
 }
 
 export interface ForwardRequest {
@@ -287,6 +293,11 @@ export interface StudioEvents {
    * resumeRun restores the run's teacher (stored in IndexedDB) without a loadTeacher call.
    */
   teacher: TeacherInfo;
+  /**
+   * Only with `InitRequest.diagnostics`: one per training iteration, its wall time from the loop's
+   * point of view and the `dispatchWorkgroups` calls the worker made in it (null off webgpu).
+   */
+  iterationCost: { runId: string; iteration: number; ms: number; dispatches: number | null };
   /** User-facing: says what happened and what to do; stored data is intact. */
   fault: { kind: 'quota' | 'device-lost' | 'worker' | 'storage'; message: string };
 }

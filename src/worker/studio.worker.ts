@@ -7,6 +7,7 @@
 import { selectBackend } from './backend';
 import type { StudentSnapshot } from '../core/rapm/student-snapshot';
 import { storageEstimate } from './db';
+import { enableDiagnostics } from './diagnostics';
 import { watchDeviceLoss } from './device-loss';
 import { emit, transferablesOf } from './events';
 import { runForwardPreview } from './forward-preview';
@@ -56,6 +57,8 @@ const progress =
 
 const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioApi[M]['result']> } = {
   init: (args) => {
+    // Before any backend starts, so the counter sees tfjs's device from its first dispatch.
+    if (args.diagnostics) enableDiagnostics();
     ready ??= selectBackend((message) => emit('status', { message }), args).then((report) => {
       if (report.backend === 'webgpu') watchDeviceLoss(onDeviceLost);
       return report;

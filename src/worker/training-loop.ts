@@ -26,6 +26,7 @@ import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-dri
 import type { NamedShard } from '../core/rapm/trajectory-set';
 import { ValidationSplitError } from '../core/rapm/validation-split';
 import { putBestCheckpoint, putCheckpoint, putRun, type RunRecord } from './db';
+import { iterationCost, markIteration } from './diagnostics';
 import { builtinEvaluation } from './evaluation';
 import type { Emit } from './events';
 import { gridImage } from './images';
@@ -286,7 +287,9 @@ export class TrainingSession {
           continue;
         }
         if (first) this.setPhase('compiling GPU programs (the first iteration)');
+        const mark = markIteration();
         const m = await driver.step();
+        if (mark) this.emit('iterationCost', iterationCost(mark, run.id, m.iteration));
         if (first && !this.pauseRequested && !this.stopRequested) this.setPhase(null);
         first = false;
         run.iteration = m.iteration;

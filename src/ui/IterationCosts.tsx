@@ -1,0 +1,36 @@
+import { useStudio } from './store';
+
+/** Rows kept on screen; the benchmarks read them as they come. */
+const SHOWN = 50;
+
+/**
+ * `?diagnostics` only: each training iteration's wall time and, on webgpu, the GPU dispatches the
+ * worker issued for it (scripts/bench-dispatches.ts and bench-threads.ts read this table).
+ */
+export function IterationCosts() {
+  const costs = useStudio((s) => s.iterationCosts);
+  if (costs.length === 0) return null;
+  return (
+    <details className="hint" data-testid="iteration-costs">
+      <summary>Diagnostics: the last {Math.min(SHOWN, costs.length)} iterations</summary>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">iteration</th>
+            <th scope="col">ms</th>
+            <th scope="col">GPU dispatches</th>
+          </tr>
+        </thead>
+        <tbody>
+          {costs.slice(-SHOWN).map((c) => (
+            <tr key={c.iteration} data-iteration={c.iteration} data-ms={c.ms} data-dispatches={c.dispatches ?? ''}>
+              <td>{c.iteration}</td>
+              <td>{Math.round(c.ms)}</td>
+              <td>{c.dispatches ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
