@@ -9,6 +9,17 @@ import { expect, test } from '@playwright/test';
 test('picks wasm over a software GPU adapter, lists every candidate and says why', async ({ page }) => {
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  // Every choice the page shows, and whether the teacher was already loaded when each appeared.
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { choicesSeen: string[] }).choicesSeen = seen;
+    new MutationObserver(() => {
+      const choice = document.querySelector('[data-testid="backend"]')?.getAttribute('data-choice');
+      const teacher = document.querySelector('[data-testid="teacher-name"]') !== null;
+      const entry = `${choice}${teacher ? ' (teacher loaded)' : ''}`;
+      if (choice && !seen.some((s) => s.startsWith(choice))) seen.push(entry);
+    }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-choice'] });
+  });
   await page.goto('/');
 
   await expect(page.getByTestId('backend')).toHaveText('wasm');
@@ -31,6 +42,13 @@ test('picks wasm over a software GPU adapter, lists every candidate and says why
   const cores = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 8));
   await expect(page.getByTestId('wasm-threads')).toHaveText(cores > 1 ? `${cores} threads` : '1 thread');
   await expect(page.getByTestId('teacher-name').or(page.getByTestId('no-teacher'))).toBeVisible();
+  // A first visit does not wait for the timing: the page starts on wasm, loads the teacher, and
+  // only then times every backend and takes the fastest.
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-choice', 'calibrated');
+  expect(await page.evaluate(() => (window as unknown as { choicesSeen: string[] }).choicesSeen)).toEqual([
+    'provisional',
+    'calibrated (teacher loaded)',
+  ]);
 
   // A reload uses the stored calibration instead of measuring again, and says when it was measured.
   await page.reload();

@@ -33,7 +33,10 @@ export function BackendPanel() {
   return (
     <section aria-label="Backend" className="backend-panel">
       <p>
-        Backend <strong data-testid="backend">{report?.backend ?? '…'}</strong>
+        Backend{' '}
+        <strong data-testid="backend" data-choice={report?.choice}>
+          {report?.backend ?? '…'}
+        </strong>
         {report?.adapter && (
           <>
             {' '}

@@ -377,4 +377,15 @@ export async function startStudio(): Promise<void> {
   }
   if (!teacherChosen) await loadTeacher({ source: 'builtin' });
   if (!useStudio.getState().teacher) await refreshShards().catch(() => undefined);
+  if (useStudio.getState().backend?.choice === 'provisional') await settleBackend(client);
+}
+
+/** A first visit started on wasm at once: now every backend is timed and the fastest takes over. */
+async function settleBackend(c: StudioClient): Promise<void> {
+  try {
+    const backend = await c.call('settleBackend', {});
+    useStudio.setState({ backend, status: `Ready on ${backend.backend}, the fastest measured.` });
+  } catch (err) {
+    useStudio.setState({ status: `Timing the backends failed: ${errorText(err)}` });
+  }
 }

@@ -132,20 +132,44 @@ function describeWinner(best: BackendAttempt, attempts: BackendAttempt[], batch:
   return `${why}.`;
 }
 
-async function measure(onStatus: (message: string) => void, batch: number): Promise<BackendReport> {
+/** Starts wasm in this worker: the candidate whose cost is known and bounded, and the first one the page gets. */
+async function startWasm(onStatus: (message: string) => void): Promise<BackendAttempt> {
   onStatus('Starting wasm…');
   const begun = performance.now();
   const wasm: BackendAttempt = { backend: 'wasm', ok: false, adapter: null };
   try {
     await startBackend('wasm');
     wasm.startMs = performance.now() - begun;
-    onStatus(`Timing wasm: one UNet forward+backward at batch ${batch}…`);
-    wasm.stepMs = await calibrate(batch);
-    wasm.ok = true;
   } catch (err) {
     wasm.reason = reasonOf(err);
   }
-  const reference = wasm.ok ? { backend: wasm.backend, totalMs: performance.now() - begun } : null;
+  return wasm;
+}
+
+/**
+ * Times wasm here (when it started) and the GPU backends in their throwaway workers, then makes
+ * the fastest one the global backend. Tensors made before the switch (the teacher) move to the
+ * new backend on first use, tfjs's own data mover; wasm is therefore kept, not removed, when it
+ * loses after tensors exist (`keepWasm`).
+ */
+async function measure(
+  onStatus: (message: string) => void,
+  batch: number,
+  wasm: BackendAttempt,
+  keepWasm: boolean,
+): Promise<BackendReport> {
+  let reference: { backend: BackendName; totalMs: number } | null = null;
+  if (wasm.startMs !== undefined) {
+    const begun = performance.now();
+    try {
+      onStatus(`Timing wasm: one UNet forward+backward at batch ${batch}…`);
+      wasm.stepMs = await calibrate(batch);
+      wasm.ok = true;
+      reference = { backend: 'wasm', totalMs: wasm.startMs + performance.now() - begun };
+    } catch (err) {
+      wasm.reason = reasonOf(err);
+    }
+  }
   onStatus(`Timing ${GPU_BACKENDS.join(' and ')}${reference ? ' (stopped if they lag well behind wasm)' : ''}…`);
   const gpu = await Promise.all(GPU_BACKENDS.map((b) => timeInWorker(b, batch, reference)));
   const attempts = [wasm, ...gpu];
@@ -163,8 +187,8 @@ async function measure(onStatus: (message: string) => void, batch: number): Prom
     }
     for (const a of attempts) if (a !== winner && a.ok) a.reason = `slower than ${winner.backend}`;
     const wasmUsed = winner.backend === 'wasm';
-    // The loser's memory and threads are freed; tfjs keeps one backend per worker anyway.
-    if (!wasmUsed && tf.findBackend('wasm')) tf.removeBackend('wasm');
+    // The loser's memory and threads are freed, unless tensors may still live there.
+    if (!wasmUsed && !keepWasm && tf.findBackend('wasm')) tf.removeBackend('wasm');
     return {
       backend: winner.backend,
       adapter: winner.adapter ?? null,
@@ -180,17 +204,35 @@ async function measure(onStatus: (message: string) => void, batch: number): Prom
 }
 
 /**
+ * The backend the page starts on, and the one it trains on. `settle` is called (by the page once
+ * the teacher is loaded, and by anything that trains or samples) to learn the latter: on a first
+ * visit it times every backend then, in the background, and switches to the fastest; otherwise it
+ * is `started` at once.
+ */
+export interface BackendChoice {
+  started: BackendReport;
+  settle: () => Promise<BackendReport>;
+}
+
+const settled = (report: BackendReport): BackendChoice => ({ started: report, settle: () => Promise.resolve(report) });
+
+/**
  * Starts the backend this machine runs fastest, measuring it unless a stored calibration for
  * the same browser, core count, isolation, model and batch exists (`remeasure` ignores it; the
  * adapters are not part of the key because asking for one can take seconds where WebGPU runs
  * on the CPU). `backend` pins one instead, as `?backend=` does.
+ *
+ * Without a stored answer the page does not wait for the measurement: wasm starts at once (it is
+ * timed first anyway, and runs everywhere), the page loads its teacher on it and is ready, and the
+ * timing runs afterwards (`settle`), before anything trains. Only where wasm cannot start does the
+ * page wait for the GPU backends' calibration.
  */
 export async function selectBackend(
   onStatus: (message: string) => void,
   { backend, batch, remeasure, singleThread }: InitRequest,
-): Promise<BackendReport> {
+): Promise<BackendChoice> {
   if (singleThread) useSingleThreadWasm();
-  if (backend) return pinned(backend, onStatus);
+  if (backend) return settled(await pinned(backend, onStatus));
   const key = JSON.stringify({
     browser: navigator.userAgent,
     cores: navigator.hardwareConcurrency,
@@ -206,12 +248,36 @@ export async function selectBackend(
     onStatus(`Starting ${report.backend} (the fastest when last measured)…`);
     try {
       await startBackend(report.backend);
-      return { ...report, choice: 'stored', wasm: report.backend === 'wasm' ? wasmInfo() : null };
+      return settled({ ...report, choice: 'stored', wasm: report.backend === 'wasm' ? wasmInfo() : null });
     } catch {
       // The stored winner no longer starts (a driver changed under the same name): measure again.
     }
   }
-  const report = await measure(onStatus, batch);
-  await storeCalibration({ key, report });
-  return report;
+  const wasm = await startWasm(onStatus);
+  const measured = async (keepWasm: boolean) => {
+    const report = await measure(onStatus, batch, wasm, keepWasm);
+    await storeCalibration({ key, report });
+    return report;
+  };
+  if (wasm.startMs === undefined) return settled(await measured(false));
+  const started: BackendReport = {
+    backend: 'wasm',
+    adapter: null,
+    attempts: [{ ...wasm }],
+    choice: 'provisional',
+    why:
+      'wasm started at once, so the page is ready; every backend is being timed now, and the fastest ' +
+      'takes over before anything trains.',
+    calibration: null,
+    measuredAt: null,
+    wasm: wasmInfo(),
+  };
+  let settling: Promise<BackendReport> | null = null;
+  const settle = () =>
+    (settling ??= measured(true).catch((err: unknown) => ({
+      ...started,
+      choice: 'calibrated' as const,
+      why: `wasm is kept: timing the backends failed (${reasonOf(err)}).`,
+    })));
+  return { started, settle };
 }

@@ -58,9 +58,10 @@ export interface BackendReport {
   attempts: BackendAttempt[];
   /**
    * 'calibrated': the fastest measured now; 'stored': the fastest when this machine was last
-   * measured (same browser, adapters, model, batch); 'pinned': the only one asked for (`?backend=`).
+   * measured (same browser, adapters, model, batch); 'pinned': the only one asked for (`?backend=`);
+   * 'provisional': wasm, started at once on a first visit while every backend is timed (`settleBackend`).
    */
-  choice: 'calibrated' | 'stored' | 'pinned';
+  choice: 'calibrated' | 'stored' | 'pinned' | 'provisional';
   /** One sentence: why this backend. */
   why: string;
   /** What was timed: the model and the batch size. */
@@ -196,6 +197,12 @@ type NoArgs = Record<string, never>;
 /** Each method's argument and result: the worker implements it, the client calls it. */
 export interface StudioApi {
   init: { args: InitRequest; result: BackendReport };
+  /**
+   * The backend training runs on: after a provisional start (a first visit), times every backend
+   * and switches to the fastest (once; later calls get the same answer). Training, previews and
+   * generation wait for it by themselves; the page calls it once its teacher is loaded.
+   */
+  settleBackend: { args: NoArgs; result: BackendReport };
   forward: { args: ForwardRequest; result: ForwardResult };
   loadTeacher: {
     args: { source: 'builtin' } | { source: 'file'; fileName: string; bytes: ArrayBuffer };

@@ -4,7 +4,7 @@
  * the background, and the run controls (pause, continue, stop) and read-only listings skip the
  * queue so they answer at once even while a long import or generation is running.
  */
-import { selectBackend } from './backend';
+import { selectBackend, type BackendChoice } from './backend';
 import type { StudentSnapshot } from '../core/rapm/student-snapshot';
 import { storageEstimate } from './db';
 import { enableDiagnostics } from './diagnostics';
@@ -34,11 +34,28 @@ import { loadBuiltinTeacher, loadedTeacher, loadTeacherFile, requireTeacher, typ
 declare const self: DedicatedWorkerGlobalScope;
 
 /** tfjs has one global backend, so it is chosen once; a second `init` gets the first answer. */
-let ready: Promise<BackendReport> | null = null;
+let ready: Promise<BackendChoice> | null = null;
+let settled: Promise<BackendReport> | null = null;
 
-async function backendReady(method: Method): Promise<void> {
+function chosen(method: Method): Promise<BackendChoice> {
   if (!ready) throw new TeacherRequiredError(`${method} was called before init: call init first to choose a backend`);
-  await ready;
+  return ready;
+}
+
+/** A backend to put tensors on (loading a teacher needs no more than that). */
+async function backendStarted(method: Method): Promise<void> {
+  await chosen(method);
+}
+
+/** The backend to compute on: on a first visit, once every backend has been timed and the fastest started. */
+function backendSettled(method: Method): Promise<BackendReport> {
+  settled ??= chosen(method)
+    .then((choice) => choice.settle())
+    .then((report) => {
+      if (report.backend === 'webgpu') watchDeviceLoss(onDeviceLost);
+      return report;
+    });
+  return settled;
 }
 
 function onDeviceLost(reason: string): void {
@@ -59,19 +76,17 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   init: (args) => {
     // Before any backend starts, so the counter sees tfjs's device from its first dispatch.
     if (args.diagnostics) enableDiagnostics();
-    ready ??= selectBackend((message) => emit('status', { message }), args).then((report) => {
-      if (report.backend === 'webgpu') watchDeviceLoss(onDeviceLost);
-      return report;
-    });
-    return ready;
+    ready ??= selectBackend((message) => emit('status', { message }), args);
+    return ready.then((choice) => choice.started);
   },
+  settleBackend: () => backendSettled('settleBackend'),
   forward: async (args) => {
-    await backendReady('forward');
+    await backendSettled('forward');
     emit('status', { message: 'Running the UNet forward pass…' });
     return runForwardPreview(args);
   },
   loadTeacher: async (args) => {
-    await backendReady('loadTeacher');
+    await backendStarted('loadTeacher');
     releaseSession('load another teacher');
     const name = args.source === 'builtin' ? 'the built-in teacher' : args.fileName;
     progress('teacher')(0, 1, `Loading ${name}…`);
@@ -96,11 +111,11 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   downloadShard: ({ id }) => downloadShard(id),
   storageEstimate: () => storageEstimate(),
   startTraining: async (args) => {
-    await backendReady('startTraining');
+    await backendSettled('startTraining');
     return startTraining(args, emit);
   },
   resumeRun: async ({ runId }) => {
-    await backendReady('resumeRun');
+    await backendSettled('resumeRun');
     return resumeRun(runId, emit);
   },
   pauseTraining: () => requireActive('pause').pause(),
@@ -111,13 +126,13 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   runValidation: ({ runId }) => runValidation(runId),
   removeRun: ({ runId }) => removeRun(runId),
   exportStudent: async ({ runId, form, checkpoint = 'latest' }) => {
-    await backendReady('exportStudent');
+    await backendSettled('exportStudent');
     const file = (snapshot: StudentSnapshot, teacher: LoadedTeacher) =>
       studentFile(snapshot, teacher, form, checkpoint);
     return withStudent(runId, emit, file, checkpoint);
   },
   preview: async ({ who, runId, ...req }) => {
-    await backendReady('preview');
+    await backendSettled('preview');
     if (who === 'teacher') {
       const teacher = requireTeacher('preview the teacher');
       return previewTeacher(teacher.config, teacher.params, req);
@@ -128,13 +143,15 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
     );
   },
   generateShards: async (args) => {
-    await backendReady('generateShards');
+    await backendSettled('generateShards');
     return generateShards(requireTeacher('generate shards'), args, progress('generate'));
   },
 };
 
 /** Answered at once, outside the queue: they only read state or flag the loop. */
 const IMMEDIATE = new Set<Method>([
+  // Runs beside the queue: the backends are timed while the page imports shards or loads a teacher.
+  'settleBackend',
   'pauseTraining',
   'continueTraining',
   'stopTraining',
