@@ -50,7 +50,7 @@ try {
         sampleEvery: 10_000,
         validationCount: 0,
       });
-      const threads = await page.getByTestId('wasm-threads').innerText();
+      const threads = (await page.getByTestId('wasm-threads').innerText()).replace(/:.*/, '');
       const costs = await waitForIteration(page, warmup + span, 30);
       const steady = costs.filter((c) => c.iteration > warmup && c.iteration <= warmup + span).map((c) => c.ms);
       const ms = median(steady);
