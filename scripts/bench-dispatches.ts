@@ -20,8 +20,8 @@
  */
 import { parseArgs } from 'node:util';
 import { build, preview } from 'vite';
-import { launchStudioChromium } from './studio-browser';
-import { log, startDefaultRun, waitForIteration } from './studio-run';
+import { launchStudioChromium, log } from './studio-browser';
+import { startDefaultRun, waitForIteration } from './studio-run';
 
 const { values: flags } = parseArgs({
   options: {
@@ -43,7 +43,7 @@ declare global {
 
 if (!flags['no-build']) await build({ logLevel: 'warn' });
 const server = await preview({ preview: { port: Number(flags.port), strictPort: true, host: '127.0.0.1' } });
-const url = server.resolvedUrls?.local[0];
+const url = server.resolvedUrls?.local[0] ?? '';
 if (!url) throw new Error('vite preview did not report its address');
 const browser = await launchStudioChromium();
 
@@ -109,12 +109,7 @@ async function studio(): Promise<void> {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-  const backend = await startDefaultRun(page, `${url}?backend=webgpu&diagnostics`, {
-    iterations,
-    sampleEvery: 1000,
-    validationCount: 0,
-  });
-  if (backend !== 'webgpu') throw new Error(`the studio started ${backend}, not webgpu`);
+  await startDefaultRun(page, url, 'webgpu', { iterations, sampleEvery: 1000, validationCount: 0 });
   log(`studio: a default run started on webgpu; waiting for ${iterations} iterations`);
   const costs = await waitForIteration(page, iterations, 120);
   console.log('\n| studio worker, default RAPM run on webgpu | GPU dispatches | wall time |');

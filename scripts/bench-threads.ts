@@ -12,8 +12,8 @@
  */
 import { parseArgs } from 'node:util';
 import { build, preview } from 'vite';
-import { launchStudioChromium } from './studio-browser';
-import { log, median, startDefaultRun, waitForIteration } from './studio-run';
+import { launchStudioChromium, log } from './studio-browser';
+import { median, startDefaultRun, waitForIteration } from './studio-run';
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,8 +29,8 @@ const warmup = Number(flags.warmup);
 const span = Number(flags.window);
 
 const MODES = [
-  { name: 'threaded build', query: '?backend=wasm&diagnostics' },
-  { name: 'single-thread build', query: '?backend=wasm&threads=1&diagnostics' },
+  { name: 'threaded build', query: '' },
+  { name: 'single-thread build', query: '&threads=1' },
 ] as const;
 
 if (!flags['no-build']) await build({ logLevel: 'warn' });
@@ -45,11 +45,8 @@ try {
       const context = await browser.newContext();
       const page = await context.newPage();
       page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-      await startDefaultRun(page, url + mode.query, {
-        iterations: warmup + span + 1,
-        sampleEvery: 10_000,
-        validationCount: 0,
-      });
+      const run = { iterations: warmup + span + 1, sampleEvery: 10_000, validationCount: 0 };
+      await startDefaultRun(page, url, 'wasm', run, mode.query);
       const threads = (await page.getByTestId('wasm-threads').innerText()).replace(/:.*/, '');
       const costs = await waitForIteration(page, warmup + span, 30);
       const steady = costs.filter((c) => c.iteration > warmup && c.iteration <= warmup + span).map((c) => c.ms);

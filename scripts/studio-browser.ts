@@ -56,11 +56,18 @@ export function studioWaiter(page: Page, progress: () => Promise<string>): WaitF
 }
 
 /**
- * Opens the studio at `url` pinned to `backend`, waits for the BUILT-IN teacher and clicks "Use
- * built-in shards" as a new user would; returns how many shards were stored.
+ * Opens the studio at `url` pinned to `backend` (`extraQuery`, such as `&diagnostics`, appended),
+ * waits for the BUILT-IN teacher and clicks "Use built-in shards" as a new user would; returns
+ * how many shards were stored.
  */
-export async function openWithBuiltIns(page: Page, url: string, backend: string, waitFor: WaitFor): Promise<number> {
-  await page.goto(`${url}?backend=${backend}`);
+export async function openWithBuiltIns(
+  page: Page,
+  url: string,
+  backend: string,
+  waitFor: WaitFor,
+  extraQuery = '',
+): Promise<number> {
+  await page.goto(`${url}?backend=${backend}${extraQuery}`);
   await waitFor(`the ${backend} backend`, async () => (await page.getByTestId('backend').innerText()) === backend, 10);
   const teacher = page.getByTestId('teacher-name');
   const noTeacher = page.getByTestId('no-teacher');

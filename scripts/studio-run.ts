@@ -1,11 +1,11 @@
 /**
- * Drives the built studio the way a user starts a default run, for the benchmarks that measure
- * training in the page: waits for the backend and the built-in teacher, imports the built-in
- * shards, sets only the run's length, sample interval and validation (the RAPM settings stay the
- * defaults), starts, and reads the per-iteration costs the worker reports with `?diagnostics`
- * (src/ui/IterationCosts.tsx).
+ * A default run in the built studio, for the benchmarks that measure training in the page: the
+ * built-in teacher and shards (studio-browser.ts), only the run's length, sample interval and
+ * validation set (the RAPM settings stay the defaults), and the per-iteration costs the worker
+ * reports with `?diagnostics` (src/ui/IterationCosts.tsx).
  */
 import type { Page } from '@playwright/test';
+import { openWithBuiltIns, studioWaiter } from './studio-browser';
 
 export interface RunSettings {
   iterations: number;
@@ -20,47 +20,34 @@ export interface IterationCost {
   dispatches: number | null;
 }
 
-const MINUTE = 60_000;
+const status = async (page: Page) =>
+  `; status: ${await page.getByRole('status', { name: 'Worker status' }).innerText()}`;
 
-export const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
-
-/** Fails at once with the page's own words if it reports a fault or an error. */
-async function checkFaults(page: Page): Promise<void> {
-  const banner = page.getByTestId('fault-banner');
-  if (await banner.count()) throw new Error(`the studio reported a fault: ${await banner.innerText()}`);
-  const alert = page.getByRole('alert');
-  if (await alert.count()) throw new Error(`the studio reported an error: ${await alert.first().innerText()}`);
-}
-
-export async function waitUntil(page: Page, what: string, ready: () => Promise<boolean>, minutes: number) {
-  const deadline = Date.now() + minutes * MINUTE;
-  while (!(await ready())) {
-    await checkFaults(page);
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${minutes} minutes`);
-    await page.waitForTimeout(500);
-  }
-}
-
-/** Opens `url` (with `?diagnostics` in it) and starts a run with the default RAPM settings. */
-export async function startDefaultRun(page: Page, url: string, settings: RunSettings): Promise<string> {
-  await page.goto(url);
-  const backend = page.getByTestId('backend');
-  await waitUntil(page, 'a backend', async () => !['…', ''].includes(await backend.innerText()), 10);
-  await waitUntil(page, 'the built-in teacher', async () => (await page.getByTestId('teacher-name').count()) > 0, 10);
-  await page.getByRole('button', { name: 'Use built-in shards' }).click();
-  const rows = page.getByTestId('shard-table').locator('tbody tr');
-  await waitUntil(page, 'the built-in shards', async () => (await rows.count()) > 0, 10);
+/** Opens the studio on `backend` with `?diagnostics` (and `extraQuery`) and starts a default run. */
+export async function startDefaultRun(
+  page: Page,
+  url: string,
+  backend: string,
+  settings: RunSettings,
+  extraQuery = '',
+): Promise<void> {
+  await openWithBuiltIns(
+    page,
+    url,
+    backend,
+    studioWaiter(page, () => status(page)),
+    `&diagnostics${extraQuery}`,
+  );
   const advanced = page.locator('summary', { hasText: 'Advanced settings' });
   if (!(await advanced.evaluate((el) => (el.parentElement as HTMLDetailsElement).open))) await advanced.click();
   await page.getByLabel('Iterations', { exact: true }).fill(String(settings.iterations));
   await page.getByLabel('Samples every').fill(String(settings.sampleEvery));
   await page.getByLabel('Validation trajectories').fill(String(settings.validationCount));
   await page.getByRole('button', { name: 'Start training' }).click();
-  return backend.innerText();
 }
 
 /** The iterations reported so far (the last 50 the page shows). */
-export async function iterationCosts(page: Page): Promise<IterationCost[]> {
+async function iterationCosts(page: Page): Promise<IterationCost[]> {
   return page
     .getByTestId('iteration-costs')
     .locator('tbody tr')
@@ -79,17 +66,11 @@ export async function iterationCosts(page: Page): Promise<IterationCost[]> {
 /** Waits until iteration `n` has been reported; returns every iteration seen up to then. */
 export async function waitForIteration(page: Page, n: number, minutes: number): Promise<IterationCost[]> {
   const seen = new Map<number, IterationCost>();
-  let lastLog = Date.now();
-  await waitUntil(
-    page,
+  const waitFor = studioWaiter(page, async () => `; ${seen.size} reported${await status(page)}`);
+  await waitFor(
     `iteration ${n}`,
     async () => {
       for (const c of await iterationCosts(page)) seen.set(c.iteration, c);
-      if (Date.now() - lastLog > 60_000) {
-        lastLog = Date.now();
-        const status = await page.getByRole('status', { name: 'Worker status' }).innerText();
-        log(`  waiting for iteration ${n}: ${seen.size} reported; status: ${status}`);
-      }
       return seen.has(n);
     },
     minutes,
