@@ -94,12 +94,11 @@ async function kernelsPage(): Promise<void> {
   console.log('| step | dispatches, composed ops | dispatches, fused kernels (default) |');
   console.log('|---|---:|---:|');
   for (const [label, composed, fused] of rows) console.log(`| ${label} | ${composed} | ${fused} |`);
-  console.log(
-    "\nWhere the fused path's dispatches go (tfjs kernels per step; Reshape and most Identity run no shader):\n",
-  );
+  console.log("\nWhere the fused path's dispatches go (WebGPU programs run per step, by shader name):\n");
   for (const [, step] of flags['unet-only'] ? steps.slice(0, 2) : steps) {
-    const kernels = await page.evaluate((s) => window.rapmKernels.profile(s), step);
-    console.log(`- ${step}: ${kernels.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    const programs = await page.evaluate((s) => window.rapmKernels.programs(s), step);
+    const total = programs.reduce((a, [, n]) => a + n, 0);
+    console.log(`- ${step} (${total}): ${programs.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   }
   await page.close();
 }

@@ -11,6 +11,7 @@ import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 import type { ModelConfig } from '../core/model-config';
 import { selfAttention } from '../core/nn/attention';
+import { conditioning } from '../core/nn/conditioning';
 import { groupNorm } from '../core/nn/group-norm';
 import { MNIST_UNET, applyUnet, initUnetParams, type Params } from '../core/nn/unet';
 import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
@@ -160,6 +161,48 @@ async function attentionChecks(): Promise<Check[]> {
   return checks;
 }
 
+/** The conditioning MLP and class embedding: forward and the five weight gradients, at batch 2 and 1. */
+async function conditioningChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  const [s, e, k] = [32, 16, 4];
+  const ws = [
+    tf.randomNormal([s, e], 0, 0.3, 'float32', 31),
+    tf.randomNormal([e], 0, 0.3, 'float32', 32),
+    tf.randomNormal([e, e], 0, 0.3, 'float32', 33),
+    tf.randomNormal([e], 0, 0.3, 'float32', 34),
+    tf.randomNormal([k, e], 0, 1, 'float32', 35),
+  ];
+  const weights = (t: tf.Tensor[]) => ({
+    w1: t[0] as tf.Tensor2D,
+    b1: t[1] as tf.Tensor1D,
+    w2: t[2] as tf.Tensor2D,
+    b2: t[3] as tf.Tensor1D,
+    table: t[4] as tf.Tensor2D,
+  });
+  for (const [times, labels] of [
+    [
+      [10, 700, 300],
+      [2, 3, 2],
+    ],
+    [[500], [1]],
+  ]) {
+    const proj = tf.randomNormal([times.length, e], 0, 1, 'float32', 36);
+    const [composed, fused] = await bothPaths(() => {
+      const t = tf.tensor1d(times);
+      const l = tf.tensor1d(labels, 'int32');
+      const loss = (...w: tf.Tensor[]) => tf.sum(tf.mul(conditioning(t, l, weights(w), false), proj)) as tf.Scalar;
+      return [conditioning(t, l, weights(ws), true), ...tf.grads(loss)(ws)];
+    });
+    const names = ['forward', 'dw1', 'db1', 'dw2', 'db2', 'dtable'];
+    composed.forEach((c, i) =>
+      checks.push({ name: `conditioning batch ${times.length} ${names[i]}`, relError: relError(fused[i], c) }),
+    );
+    proj.dispose();
+  }
+  tf.dispose(ws);
+  return checks;
+}
+
 /** Three Adam steps with the EMA: parameters, moments and EMA. */
 async function adamChecks(): Promise<Check[]> {
   const shapes: Record<string, number[]> = { a: [3, 3, 4, 5], b: [7] };
@@ -295,6 +338,29 @@ async function rapmChecks(): Promise<Check[]> {
   }
 }
 
+/** The whole tiny UNet at batch 2: its output and the gradient of every parameter. */
+async function unetChecks(): Promise<Check[]> {
+  const teacher = noisyTeacher(TINY);
+  const names = Object.keys(teacher);
+  const x = tf.randomNormal([2, 4, 4, 1], 0, 1, 'float32', 41) as tf.Tensor4D;
+  const proj = tf.randomNormal([2, 4, 4, 1], 0, 1, 'float32', 42);
+  const [composed, fused] = await bothPaths(() => {
+    const t = tf.tensor1d([30, 800]);
+    const labels = tf.tensor1d([1, 3], 'int32');
+    const apply = (p: Params) => applyUnet(TINY.unet, p, x, t, labels);
+    const grads = tf.grads((...ps: tf.Tensor[]) => {
+      const p = Object.fromEntries(names.map((n, i) => [n, ps[i]]));
+      return tf.sum(tf.mul(apply(p), proj)) as tf.Scalar;
+    })(names.map((n) => teacher[n]));
+    return [apply(teacher), ...grads];
+  });
+  tf.dispose([...Object.values(teacher), x, proj]);
+  return composed.map((c, i) => ({
+    name: `unet ${i === 0 ? 'forward' : `d ${names[i - 1]}`}`,
+    relError: relError(fused[i], c),
+  }));
+}
+
 /** tf.memory().numTensors after each of `iterations` fused iterations on the tiny model. */
 async function tensorCounts(iterations: number): Promise<number[]> {
   const teacher = noisyTeacher(TINY);
@@ -361,24 +427,36 @@ async function rapmIteration(): Promise<number> {
 
 type Step = 'unetForward' | 'unetForwardBackward' | 'rapmIteration';
 
-/** The tfjs kernels one run of `step` executes on this backend, most frequent first (wrappers without a kernel left out). */
-async function profile(step: Step): Promise<[string, number][]> {
+/**
+ * The WebGPU programs one run of `step` dispatches, by the name tfjs or this project gives them
+ * (shader key up to its first parameter), most frequent first: each run is one dispatch.
+ */
+async function programs(step: Step): Promise<[string, number][]> {
   const steps: Record<Step, () => Promise<unknown>> = { unetForward, unetForwardBackward, rapmIteration };
-  const info = await tf.profile(async () => {
-    await steps[step]();
-  });
+  type Runner = { runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
+  const backend = tf.backend() as unknown as Runner;
+  const original = backend.runWebGPUProgram;
   const counts = new Map<string, number>();
-  for (const k of info.kernels) {
-    if (tf.getKernel(k.name, tf.getBackend())) counts.set(k.name, (counts.get(k.name) ?? 0) + 1);
+  backend.runWebGPUProgram = function (this: Runner, program, ...rest) {
+    const name = program.shaderKey.split('_')[0];
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    return original.call(this, program, ...rest);
+  };
+  try {
+    await steps[step]();
+  } finally {
+    delete (backend as Partial<Runner>).runWebGPUProgram;
   }
   return [...counts].sort((a, b) => b[1] - a[1]);
 }
 
 const api = {
-  profile,
+  programs,
   equivalence: async (): Promise<Check[]> => [
     ...(await groupNormChecks()),
     ...(await attentionChecks()),
+    ...(await conditioningChecks()),
+    ...(await unetChecks()),
     ...(await adamChecks()),
     ...(await packedAdamChecks()),
     ...(await loraChecks()),

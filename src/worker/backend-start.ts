@@ -36,7 +36,7 @@ setWasmPaths({
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
 });
 installWasmKernels();
-// The fused kernels (GroupNorm, Adam+EMA) run wherever webgpu is picked; other backends use the composed ops.
+// The fused kernels (src/core/kernels) run wherever webgpu is picked; other backends use the composed ops.
 registerWebGpuKernels();
 
 /**

@@ -13,9 +13,10 @@
  *   dq = s dS k,  dk = s dS^T q,  dv = P^T dA,  dwp = A^T dy,  dbp = sum_rows dy,  dx = dy
  * in three programs: `rows` (per row: A, dA, the softmax's max and 1 / sum, and D, packed),
  * `dqkv` (one workgroup per (sample, position j): row j of dS for dq_j and column j of dS and P
- * for dk_j and dv_j, all from the packed rows) and `dwp`; dbp is one tf.sum.
+ * for dk_j and dv_j, all from the packed rows) and `dwp`; dbp is one row sum (row-sum.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { sumToChannels } from './row-sum';
 import { REDUCE_SUM_WGSL, REDUCE_WG, touchAll, type WebGpuProgram, type WebGpuRunner } from './webgpu-program';
 
 export const ATTENTION = 'RapmAttention';
@@ -303,11 +304,12 @@ export function fusedAttention(
   if (frozen) {
     const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [xx, q, save] = args as [tf.Tensor4D, tf.Tensor2D, tf.GradSaveFunc];
-      save([q]);
+      // wp saved too: it may be a tensor made inside the gradient's scope (merged LoRA weights)
+      save([q, wp]);
       return {
         value: forward(xx, q, wp, bp),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = grads(saved[0], wp, dy);
+          const g = grads(saved[0], saved[1], dy);
           g.rows.dispose();
           return [g.dx, g.dqkv];
         },
@@ -324,7 +326,7 @@ export function fusedAttention(
         const [qs, ws] = saved;
         const g = grads(qs, ws, dy);
         const dwp = runKernel(ATTENTION_DWP, { rows: g.rows, dy: dy.reshape([b * n, c]) }, { b, n, c });
-        const dbp = tf.sum(dy, [0, 1, 2]);
+        const dbp = sumToChannels(dy);
         return [g.dx, g.dqkv, dwp, dbp];
       },
     };

@@ -11,10 +11,11 @@
  *   dgamma[c] = sum_{b,h,w} d * xhat,  dbeta[c] = sum_{b,h,w} d                    (one workgroup per c)
  * Statistics are recomputed in each backward program rather than stored: a program has one output.
  * Optionally a per-(sample, channel) shift t [B, C] is added to x first (the res blocks' time
- * embedding): the norm of x + t, with dt = sum_{h,w} dx one tf.sum, so the broadcast add is no
+ * embedding): the norm of x + t, with dt = sum_{h,w} dx one more dispatch (row-sum.ts), so the broadcast add is no
  * dispatch of its own.
  */
 import * as tf from '@tensorflow/tfjs';
+import { sumToBatchChannels } from './row-sum';
 import { REDUCE_SUM_WGSL, REDUCE_WG, touchAll, type WebGpuProgram, type WebGpuRunner } from './webgpu-program';
 
 export const GROUP_NORM = 'RapmGroupNorm';
@@ -233,7 +234,7 @@ export function fusedGroupNorm(
         const m = { ...named(saved), dy };
         const dx = runKernel(GROUP_NORM_GRAD_X, m, attrs);
         const grads = [dx];
-        if (shift) grads.push(tf.sum(dx, [1, 2]));
+        if (shift) grads.push(sumToBatchChannels(dx));
         if (!frozen) {
           for (const isBeta of [false, true])
             grads.push(runKernel(GROUP_NORM_GRAD_AFFINE, m, { ...attrs, beta: isBeta }));

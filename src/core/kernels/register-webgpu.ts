@@ -6,11 +6,31 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamEmaKernel, adamPackedKernel } from './adam-ema';
 import { attentionKernels } from './attention';
+import { embeddingKernel } from './embedding';
 import { groupNormKernels } from './group-norm';
 import { loraMergeKernels } from './lora-merge';
+import { rowSumKernel } from './row-sum';
+
+/**
+ * tfjs's webgpu backend runs a convolution with few 32x32 output tiles (at batch 1: the 3x3
+ * convolutions at 14x14 and 7x7) as an im2col program plus a matMul, two dispatches; with this
+ * flag at 0 each is one Conv2DMM dispatch. Its matMul use reads only values above 0, so matMuls
+ * keep tfjs's default. The flag is registered by the webgpu backend module.
+ */
+const CONV_IM2COL_THRESHOLD = 'WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL';
 
 export function registerWebGpuKernels(): void {
-  for (const k of [...groupNormKernels, ...attentionKernels, adamEmaKernel, adamPackedKernel, ...loraMergeKernels]) {
+  const kernels = [
+    ...groupNormKernels,
+    ...attentionKernels,
+    embeddingKernel,
+    rowSumKernel,
+    adamEmaKernel,
+    adamPackedKernel,
+    ...loraMergeKernels,
+  ];
+  for (const k of kernels) {
     if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
   }
+  tf.env().set(CONV_IM2COL_THRESHOLD, 0);
 }

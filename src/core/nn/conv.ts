@@ -9,11 +9,12 @@
  * Shapes (NHWC, as tfjs): x [B, H, W, Cin], w [k, k, Cin, Cout] with k odd.
  */
 import * as tf from '@tensorflow/tfjs';
+import { sumToChannels } from '../kernels/row-sum';
 
 const same = (x: tf.Tensor4D, w: tf.Tensor4D, b?: tf.Tensor1D) =>
   tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias: b });
 
-const biasGrad = (dy: tf.Tensor) => tf.sum(dy, [0, 1, 2]);
+const biasGrad = (dy: tf.Tensor) => sumToChannels(dy);
 
 /** Convolution plus bias (one fused kernel forward), with gradients for x, w and b. */
 const trainableConv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

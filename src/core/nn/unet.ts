@@ -15,9 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selfAttention } from './attention';
+import { conditioning } from './conditioning';
 import { conv2d, conv2dFlops } from './conv';
 import { dense } from './dense';
-import { groupNorm, silu } from './group-norm';
+import { groupNorm } from './group-norm';
 
 export interface UNetConfig {
   imageSize: number;
@@ -210,25 +211,6 @@ const linear = (net: Net, name: string, x: tf.Tensor) =>
 const norm = (net: Net, name: string, x: tf.Tensor4D, withSilu: boolean, shift?: tf.Tensor2D) =>
   groupNorm(x, net.p[`${name}.g`], net.p[`${name}.b`], net.cfg.groups, { silu: withSilu, frozen: net.frozen, shift });
 
-/** Frequencies of the sinusoidal embedding per dimension, computed once. */
-const frequencyCache = new Map<number, Float32Array>();
-
-function frequencies(half: number): Float32Array {
-  let f = frequencyCache.get(half);
-  if (!f) {
-    f = Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
-    frequencyCache.set(half, f);
-  }
-  return f;
-}
-
-/** Sinusoidal embedding of (float) timesteps, as in DDPM / diffusers (cos first, max period 10000). */
-export function timestepEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
-  const half = dim / 2;
-  const args = tf.mul(t.reshape([-1, 1]), tf.tensor2d(frequencies(half), [1, half]));
-  return tf.concat([tf.cos(args), tf.sin(args)], 1) as tf.Tensor2D;
-}
-
 /** `embAct` is silu(emb), shared by every res block. */
 function resBlock(s: ResSpec, net: Net, x: tf.Tensor4D, embAct: tf.Tensor2D): tf.Tensor4D {
   const n = s.name;
@@ -256,15 +238,16 @@ function runBlocks(blocks: BlockSpec[], net: Net, x: tf.Tensor4D, embAct: tf.Ten
   return x;
 }
 
-function conditioning(net: Net, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Tensor2D {
-  const { cfg, p } = net;
-  const temb = linear(net, 'time.lin2', silu(linear(net, 'time.lin1', timestepEmbedding(t, sinusoidDim(cfg)))));
-  // one-hot x table instead of gather: gather's gradient needs UnsortedSegmentSum, missing on wasm
-  const cemb = tf.matMul(
-    tf.oneHot(tf.cast(labels, 'int32'), cfg.numClasses + 1).toFloat(),
-    p['class.emb'] as tf.Tensor2D,
-  );
-  return tf.add(temb, cemb) as tf.Tensor2D;
+function embedding(net: Net, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Tensor2D {
+  const { p } = net;
+  const weights = {
+    w1: p['time.lin1.w'] as tf.Tensor2D,
+    b1: p['time.lin1.b'] as tf.Tensor1D,
+    w2: p['time.lin2.w'] as tf.Tensor2D,
+    b2: p['time.lin2.b'] as tf.Tensor1D,
+    table: p['class.emb'] as tf.Tensor2D,
+  };
+  return conditioning(t, labels, weights, net.frozen);
 }
 
 const avgPool2 = (x: tf.Tensor4D) => tf.avgPool(x, 2, 2, 'valid') as tf.Tensor4D;
@@ -280,7 +263,7 @@ interface Encoded {
 
 function encode(net: Net, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D): Encoded {
   const { down, mid } = plan(net.cfg);
-  const embAct = silu(conditioning(net, t, labels)) as tf.Tensor2D;
+  const embAct = embedding(net, t, labels);
   let h = conv(net, 'conv_in', x);
   const skips: tf.Tensor4D[] = [];
   down.forEach((blocks, i) => {
