@@ -42,6 +42,22 @@ const trainableConvNoBias = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc
   };
 }) as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
 
+/** Convolution plus a fixed bias (closed over): gradients for x and w only. */
+function convFixedBias(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xx, ww, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xx, ww]);
+    return {
+      value: same(xx, ww, b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        return [inputGrad(dy as tf.Tensor4D, ws), filterGrad(xs, dy as tf.Tensor4D, ws.shape[0])];
+      },
+    };
+  }) as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
+  return f(x, w);
+}
+
 /**
  * The same with the weights held fixed: they are closed over rather than passed in, so the
  * backward pass computes dx only. customGrad computes every input's gradient eagerly, which
@@ -105,6 +121,8 @@ export interface ConvOptions {
   bias?: tf.Tensor1D;
   /** The weights take no gradient (a frozen teacher): the backward pass computes dx only. */
   frozen?: boolean;
+  /** The bias alone takes no gradient (a LoRA student's teacher bias): dx and dW only. */
+  frozenBias?: boolean;
 }
 
 /** Stride-1 'same' convolution (odd square kernel), optionally with bias, that trains on every tfjs backend. */
@@ -112,8 +130,9 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, options: ConvOptions = {}
   if (w.shape[0] % 2 !== 1 || w.shape[0] !== w.shape[1]) {
     throw new Error(`conv2d: kernel must be square and odd, got ${w.shape[0]}x${w.shape[1]}`);
   }
-  const { bias, frozen = false } = options;
+  const { bias, frozen = false, frozenBias = false } = options;
   if (frozen) return frozenConv(x, w, bias);
+  if (bias && frozenBias) return convFixedBias(x, w, bias);
   if (bias) return trainableConv(x, w, bias);
   return trainableConvNoBias(x, w);
 }

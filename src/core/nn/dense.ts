@@ -29,11 +29,29 @@ const trainable = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
 
+/** With the bias fixed (closed over, a LoRA student's teacher bias): dx and dW only. */
+function fixedBias(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, weight, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([input, weight]);
+    return {
+      value: forward(input, weight, b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [inputGrad(dy, ws), tf.matMul(xs, dy as tf.Tensor2D, true, false)];
+      },
+    };
+  }) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+  return f(x, w);
+}
+
 /**
  * `frozen`: W and b take no gradient. tf.fused.matMul's gradient (a customGrad) computes dW and
  * db eagerly whether or not anything needs them; here they are closed over, so only dx is formed.
+ * `frozenBias`: b alone takes none (dx and dW are formed).
  */
-export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, frozen = false): tf.Tensor2D {
+export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, frozen = false, frozenBias = false): tf.Tensor2D {
+  if (frozenBias && !frozen) return fixedBias(x, w, b);
   if (!frozen) return useFused(ROW_SUM) ? trainable(x, w, b) : forward(x, w, b);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input] = args as [tf.Tensor2D];

@@ -73,6 +73,24 @@ describe('UNet', () => {
     expect(zero).toEqual([]);
   });
 
+  it('gives the same weight gradients when the biases and norms are fixed (the LoRA student)', () => {
+    const p = trainedLike(tiny, 4);
+    const weights = Object.keys(p).filter((n) => n.endsWith('.w') && !n.startsWith('time.'));
+    const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const grads = (fixed?: (name: string) => boolean) =>
+      tf.grads((...ts: tf.Tensor[]) => {
+        const q = { ...p, ...Object.fromEntries(weights.map((n, i) => [n, ts[i]])) };
+        const y = applyUnet(tiny, q, x, tf.tensor1d([5, 500]), tf.tensor1d([0, 1], 'int32'), fixed);
+        return tf.mean(tf.square(y.sub(1))) as tf.Scalar;
+      })(weights.map((n) => p[n]));
+    const all = grads();
+    const some = grads((name) => !weights.includes(name));
+    weights.forEach((n, i) => {
+      const d = tf.max(tf.abs(tf.sub(all[i], some[i]))).dataSync()[0];
+      expect(d, n).toBeLessThanOrEqual(1e-6 * Math.max(tf.max(tf.abs(all[i])).dataSync()[0], 1e-12));
+    });
+  });
+
   it('exposes encoder features for the discriminators', () => {
     const p = initUnetParams(MNIST_UNET, 0);
     const feats = unetEncoder(

@@ -200,16 +200,30 @@ interface Net {
   cfg: UNetConfig;
   p: Params;
   frozen: boolean;
+  /** Parameters that take no gradient although the net is not frozen (a LoRA student's teacher biases and norms). */
+  fixed?: (name: string) => boolean;
 }
 
-const conv = (net: Net, name: string, x: tf.Tensor4D) =>
-  conv2d(x, net.p[`${name}.w`] as tf.Tensor4D, { bias: net.p[`${name}.b`] as tf.Tensor1D, frozen: net.frozen });
+const isFixed = (net: Net, name: string) => net.frozen || (net.fixed?.(name) ?? false);
 
-const linear = (net: Net, name: string, x: tf.Tensor) =>
-  dense(x as tf.Tensor2D, net.p[`${name}.w`] as tf.Tensor2D, net.p[`${name}.b`] as tf.Tensor1D, net.frozen);
+const conv = (net: Net, name: string, x: tf.Tensor4D) => {
+  const [w, b] = [isFixed(net, `${name}.w`), isFixed(net, `${name}.b`)];
+  return conv2d(x, net.p[`${name}.w`] as tf.Tensor4D, {
+    bias: net.p[`${name}.b`] as tf.Tensor1D,
+    frozen: w && b,
+    frozenBias: b && !w,
+  });
+};
 
-const norm = (net: Net, name: string, x: tf.Tensor4D, withSilu: boolean, shift?: tf.Tensor2D) =>
-  groupNorm(x, net.p[`${name}.g`], net.p[`${name}.b`], net.cfg.groups, { silu: withSilu, frozen: net.frozen, shift });
+const linear = (net: Net, name: string, x: tf.Tensor) => {
+  const [w, b] = [isFixed(net, `${name}.w`), isFixed(net, `${name}.b`)];
+  return dense(x as tf.Tensor2D, net.p[`${name}.w`] as tf.Tensor2D, net.p[`${name}.b`] as tf.Tensor1D, w && b, b && !w);
+};
+
+const norm = (net: Net, name: string, x: tf.Tensor4D, withSilu: boolean, shift?: tf.Tensor2D) => {
+  const frozen = isFixed(net, `${name}.g`) && isFixed(net, `${name}.b`);
+  return groupNorm(x, net.p[`${name}.g`], net.p[`${name}.b`], net.cfg.groups, { silu: withSilu, frozen, shift });
+};
 
 /** `embAct` is silu(emb), shared by every res block. */
 function resBlock(s: ResSpec, net: Net, x: tf.Tensor4D, embAct: tf.Tensor2D): tf.Tensor4D {
@@ -291,15 +305,20 @@ export function unetEncoder(
   return [...skips, mid];
 }
 
-/** The model output (epsilon or v, per the bundle's config) for a batch of noisy inputs. */
+/**
+ * The model output (epsilon or v, per the bundle's config) for a batch of noisy inputs. `fixed`:
+ * parameters no gradient will be taken for (a LoRA student's teacher biases and norms); their
+ * layers skip those gradients (GroupNorm's affine, conv and linear biases).
+ */
 export function applyUnet(
   cfg: UNetConfig,
   p: Params,
   x: tf.Tensor4D,
   t: tf.Tensor1D,
   labels: tf.Tensor1D,
+  fixed?: (name: string) => boolean,
 ): tf.Tensor4D {
-  const net: Net = { cfg, p, frozen: false };
+  const net: Net = { cfg, p, frozen: false, fixed };
   const { up } = plan(cfg);
   const { skips, mid, embAct } = encode(net, x, t, labels);
   let h = mid;

@@ -203,7 +203,15 @@ export class RapmTrainer {
         const params = segments
           ? studentParamsFromSegments(this.teacher, given, cfg.student, fixed.merged)
           : studentParams(this.teacher, given, cfg.student);
-        const zphi = this.studentStep(params, fixed.slotStarts, fixed.times.start, fixed.times.end, fixed.slotLabels);
+        // with LoRA only the merged targets carry a gradient: the teacher's biases and norms skip theirs
+        const zphi = this.studentStep(
+          params,
+          fixed.slotStarts,
+          fixed.times.start,
+          fixed.times.end,
+          fixed.slotLabels,
+          segments ? (name) => !(name in segments) : undefined,
+        );
         studentPoint = tf.keep(zphi);
         const t = this.studentTerms(
           zphi,
@@ -316,9 +324,16 @@ export class RapmTrainer {
   }
 
   /** Student DDIM step over one slot with the student's full weights `p`, per-sample times, batch of N*B. */
-  private studentStep(p: Params, z: tf.Tensor4D, t: Float32Array, s: Float32Array, labels: tf.Tensor1D) {
+  private studentStep(
+    p: Params,
+    z: tf.Tensor4D,
+    t: Float32Array,
+    s: Float32Array,
+    labels: tf.Tensor1D,
+    fixed?: (name: string) => boolean,
+  ) {
     return tf.tidy(() => {
-      const out = applyUnet(this.model.unet, p, z, tf.tensor1d(t), labels);
+      const out = applyUnet(this.model.unet, p, z, tf.tensor1d(t), labels, fixed);
       return this.ddim.step(out, z, t, s);
     });
   }
