@@ -452,6 +452,12 @@ async function programs(step: Step): Promise<[string, number][]> {
 
 const api = {
   programs,
+  /** The project's kernels registered for the active backend (the fused path is on only for these). */
+  fusedKernels: () =>
+    tf
+      .getKernelsForBackend(tf.getBackend())
+      .map((k) => k.kernelName)
+      .filter((n) => n.startsWith('Rapm')),
   equivalence: async (): Promise<Check[]> => [
     ...(await groupNormChecks()),
     ...(await attentionChecks()),
