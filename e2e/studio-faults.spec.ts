@@ -72,6 +72,7 @@ async function resumeOffer(page: Page): Promise<{ text: string; from: number; re
 }
 
 test('a full storage quota shows the quota fault; stored shards and the run stay intact', async ({ browser }) => {
+  test.setTimeout(600_000); // first-use WGSL compilation on SwiftShader: 4.1 min on a loaded 2-core machine
   const [kept, refused] = FIXTURES.goodShards;
   const page = await openStudio(browser, [kept]);
 
@@ -117,6 +118,9 @@ test('a full storage quota shows the quota fault; stored shards and the run stay
 test('a lost GPU device mid-training shows the device-lost fault; the run resumes from its checkpoint', async ({
   browser,
 }) => {
+  // SwiftShader compiles every WGSL program on first use, here twice (before the crash and on the new
+  // device after the reload): about 5 minutes on a loaded 2-core machine, past the 300 s default.
+  test.setTimeout(600_000);
   const page = await openStudio(browser, FIXTURES.goodShards);
   await startRun(page, { iterations: 1000, checkpointEvery: 1 });
   await expect.poll(() => number(page, 'checkpoint-iteration')).toBeGreaterThanOrEqual(2);
