@@ -20,6 +20,7 @@ import type { ModelConfig } from '../core/model-config';
 import { initUnetParams, type Params } from '../core/nn/unet';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 import { TeacherTrainer, type TeacherBatch, type TeacherTrainConfig } from '../core/train/teacher-trainer';
+import { resolveTeacherSchedule, savedTeacherSchedule } from '../core/train/teacher-schedule';
 import { FormatError } from '../core/io/errors';
 import { num, parseCli, runCli, UsageError } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
@@ -27,11 +28,11 @@ import { loadMnist, type DigitSet } from '../node/mnist';
 import { Progress } from '../node/progress';
 
 const args = parseCli('npm run teacher:train -- [options]', {
-  steps: { type: 'string', default: '2000', help: 'optimisation steps' },
+  steps: { type: 'string', help: "optimisation steps (default 2000; a plain --resume keeps the checkpoint's)" },
   batch: { type: 'string', default: '32', help: 'batch size' },
-  lr: { type: 'string', default: '5e-4', help: 'peak Adam learning rate' },
-  'lr-final': { type: 'string', default: '0.1', help: 'the cosine ends at this fraction of --lr' },
-  warmup: { type: 'string', default: '200', help: 'learning-rate warm-up steps' },
+  lr: { type: 'string', help: "peak Adam learning rate (default 5e-4; a plain --resume keeps the checkpoint's)" },
+  'lr-final': { type: 'string', help: 'the cosine ends at this fraction of --lr (default 0.1; resume: as above)' },
+  warmup: { type: 'string', help: 'learning-rate warm-up steps (default 200; resume: as above)' },
   'ema-decay': { type: 'string', default: '0.999', help: 'decay of the EMA weights written to --out' },
   'ema-extra': { type: 'string', default: '', help: 'more EMA decays to keep beside it, comma-separated' },
   restart: { type: 'boolean', default: false, help: 'with --resume: a fresh schedule from the checkpoint step' },
@@ -127,25 +128,31 @@ async function saveCheckpoint(path: string, trainer: TeacherTrainer, cfg: Teache
 
 async function main(): Promise<void> {
   console.error(`backend: ${await useBackend(parseBackend(String(args.backend)))}`);
+  if (args.restart && !args.resume) throw new UsageError('--restart continues a checkpoint: give --resume too');
+  const ckptPath = String(args.checkpoint);
+  const checkpoint = args.resume ? decodeTensorMap(await readFile(ckptPath)) : null;
+  const saved = checkpoint ? (JSON.parse(checkpoint.metadata.train) as TeacherTrainConfig) : null;
+  const given = (k: 'steps' | 'lr' | 'warmup' | 'lr-final') => (args[k] === undefined ? undefined : num(args[k], k));
+  const schedule = resolveTeacherSchedule(
+    { steps: given('steps'), lr: given('lr'), warmupSteps: given('warmup'), finalLrFraction: given('lr-final') },
+    saved && !args.restart ? savedTeacherSchedule(saved) : null,
+  );
   const cfg: TeacherTrainConfig = {
     batchSize: num(args.batch, 'batch'),
-    steps: num(args.steps, 'steps'),
-    adam: { lr: num(args.lr, 'lr'), beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-    warmupSteps: num(args.warmup, 'warmup'),
+    steps: schedule.steps,
+    adam: { lr: schedule.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    warmupSteps: schedule.warmupSteps,
     labelDropout: 0.1,
     emaDecay: num(args['ema-decay'], 'ema-decay'),
     seed: num(args.seed, 'seed'),
-    finalLrFraction: num(args['lr-final'], 'lr-final'),
+    finalLrFraction: schedule.finalLrFraction,
     extraEmaDecays: decays(String(args['ema-extra'])),
   };
   if (!(cfg.emaDecay >= 0 && cfg.emaDecay < 1)) throw new UsageError(`--ema-decay must lie in [0, 1)`);
-  if (args.restart && !args.resume) throw new UsageError('--restart continues a checkpoint: give --resume too');
   const model = MNIST_TEACHER_CONFIG;
-  const ckptPath = String(args.checkpoint);
   let trainer = new TeacherTrainer(model, cfg, initUnetParams(model.unet, cfg.seed));
-  if (args.resume) {
-    const { tensors, metadata } = decodeTensorMap(await readFile(ckptPath));
-    const saved = JSON.parse(metadata.train) as TeacherTrainConfig;
+  if (checkpoint && saved) {
+    const { tensors, metadata } = checkpoint;
     if (saved.batchSize !== cfg.batchSize || saved.seed !== cfg.seed) {
       throw new UsageError(
         `checkpoint was made with batch ${saved.batchSize} seed ${saved.seed}; pass the same --batch and --seed`,
@@ -175,7 +182,7 @@ async function main(): Promise<void> {
     }
     trainer.adam.load(withoutPrefix(tensors, 'adam'), step);
     console.error(
-      `resumed from ${ckptPath} at step ${trainer.step}; schedule from step ${cfg.scheduleStart}, ` +
+      `resumed from ${ckptPath} at step ${trainer.step}; schedule from step ${cfg.scheduleStart} to ${cfg.steps}, ` +
         `lr now ${trainer.learningRate(trainer.step).toExponential(2)}`,
     );
   }
