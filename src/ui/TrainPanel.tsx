@@ -32,6 +32,7 @@ const NUMERIC_FIELDS: { key: NumericKey; label: string; min?: number; max?: numb
   { key: 'studentLr', label: 'Student learning rate', min: 0 },
   { key: 'discLr', label: 'Discriminator learning rate', min: 0 },
   { key: 'discSteps', label: 'Discriminator steps per iteration', min: 1, integer: true },
+  { key: 'discReplay', label: 'Discriminator replay (iterations kept)', min: 0, integer: true },
   { key: 'batchSize', label: 'Batch size', min: 1, integer: true },
   { key: 'emaDecay', label: 'EMA decay', min: 0, max: 1 },
   { key: 'seed', label: 'Seed', min: 0, integer: true },

@@ -39,6 +39,8 @@ export const LIMITS = {
   /** Trajectories per RAPM iteration, discriminator steps per iteration. */
   batchSize: 1024,
   discSteps: 1024,
+  /** Iterations of discriminator inputs replayed (about 1.2 MB of features each at batch 1 on MNIST). */
+  discReplay: 256,
   /** Training iterations and Adam steps recorded in a checkpoint. */
   iterations: 1_000_000_000,
 } as const;

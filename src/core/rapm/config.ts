@@ -31,6 +31,11 @@ export interface RapmConfig {
   discBetas: [number, number];
   /** Discriminator updates per iteration, on the same inputs (cheap: the encoder features are shared). [reconstructed] */
   discSteps: number;
+  /**
+   * Iterations of past discriminator inputs kept (their encoder features); each head update also
+   * trains on one of them, drawn at random. 0 = off. [our design, issue #14; docs/results.md]
+   */
+  discReplay: number;
   /** Trajectories per iteration; the method runs at 1. */
   batchSize: number;
   /** EMA of the student's trainable weights, used for sampling and export; 0 disables. */
@@ -62,6 +67,7 @@ export const DEFAULT_RAPM: RapmConfig = {
   discLr: 1e-4,
   discBetas: [0, 0.99],
   discSteps: 1,
+  discReplay: 0,
   batchSize: 1,
   emaDecay: 0.99,
   seed: 0,
@@ -98,6 +104,8 @@ export const RAPM_HINTS: Record<string, string> = {
   studentLr: 'Adam learning rate of the student.',
   discLr: 'Adam learning rate of both discriminator heads.',
   discSteps: 'Discriminator updates per iteration (more lets the heads learn faster at batch size 1).',
+  discReplay:
+    'Past iterations kept for the heads to train on again (0 = off): more examples per head update at batch size 1.',
   batchSize: 'Trajectories per iteration (the method: 1).',
   emaDecay: "EMA decay of the student's weights used for samples and export (0 = raw weights).",
   seed: 'Seed of initialisation and trajectory order; runs with equal seeds repeat exactly.',

@@ -78,6 +78,36 @@ describe('RapmTrainer', () => {
     once.dispose();
     thrice.dispose();
   });
+
+  it('discReplay: the heads also train on a kept earlier iteration; the student step is unchanged, tensors bounded', () => {
+    const teacher = tinyTeacher();
+    const start = tf.memory().numTensors;
+    const plain = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, cfg());
+    const replayed = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, cfg({ discReplay: 2 }));
+    const strip = (m: { ms: number }) => ({ ...m, ms: 0 });
+    // iteration 1: nothing kept yet, so the same update as without a replay
+    expect(strip(replayed.step(tinyBatch(0)))).toEqual(strip(plain.step(tinyBatch(0))));
+    const a = plain.step(tinyBatch(1));
+    const b = replayed.step(tinyBatch(1));
+    // iteration 2: same student loss and same head accuracies on the current rows (the heads were
+    // equal before it), but the head loss also covers iteration 1's rows
+    expect(b.studentLoss).toBe(a.studentLoss);
+    expect(b.accuracy).toEqual(a.accuracy);
+    expect(Math.abs(b.discLossAbs - a.discLossAbs)).toBeGreaterThan(1e-7);
+    expect(Math.abs(b.discLossRel - a.discLossRel)).toBeGreaterThan(1e-7);
+    // so the heads now differ
+    const c = plain.step(tinyBatch(2));
+    const d = replayed.step(tinyBatch(2));
+    expect(d.accuracy.absReal === c.accuracy.absReal && d.discLossAbs === c.discLossAbs).toBe(false);
+    // the replay is full (2 iterations): from here on the tensor count stays flat
+    const before = tf.memory().numTensors;
+    for (let i = 3; i <= 8; i++) replayed.step(tinyBatch(i, 1, i % 2 === 0));
+    expect(tf.memory().numTensors).toBe(before);
+    plain.dispose();
+    replayed.dispose();
+    expect(tf.memory().numTensors).toBe(start); // the kept features are freed with the trainer
+    tf.dispose(Object.values(teacher));
+  });
 });
 
 describe('RAPM positions and detach semantics', () => {

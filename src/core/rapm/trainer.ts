@@ -17,6 +17,7 @@ import { applyUnet, unetEncoder, type Params } from '../nn/unet';
 import { PackedAdam } from '../train/packed-adam';
 import { DEFAULT_RAPM, type RapmConfig } from './config';
 import { applyHeads, initHeads, signedHingeLoss } from './discriminator';
+import { FeatureReplay } from './feature-replay';
 import { initStudentWeights, loraSegmentNames, studentParams, studentParamsFromSegments } from './lora';
 import type { RapmMetrics } from './metrics';
 
@@ -45,6 +46,8 @@ export class RapmTrainer {
   iteration = 0;
   private readonly ddim: Ddim;
   private readonly slots: number;
+  /** Past discriminator inputs (features), when cfg.discReplay > 0. */
+  private readonly replay: FeatureReplay;
   readonly cfg: RapmConfig;
 
   constructor(
@@ -68,6 +71,7 @@ export class RapmTrainer {
     const discAdam = { lr: cfg.discLr, beta1: cfg.discBetas[0], beta2: cfg.discBetas[1], eps: 1e-8 };
     this.adamRel = new PackedAdam(discAdam, initHeads(channels, cfg.seed * 2 + 1));
     this.adamAbs = new PackedAdam(discAdam, initHeads(channels, cfg.seed * 2 + 2));
+    this.replay = new FeatureReplay(cfg.discReplay, cfg.seed);
   }
 
   /** The student's trainable weights: LoRA adapters, or every weight when fully fine-tuned (views owned by the trainer). */
@@ -409,13 +413,22 @@ export class RapmTrainer {
         tf.tensor1d(Int32Array.from([...labels, ...labels, ...labels]), 'int32'),
       ),
     );
+    // with a replay, each head also trains on one earlier iteration's rows (the same blocks, same signs)
+    const past = this.replay.pick(this.iteration);
     const update = (adam: PackedAdam, firstBlock: number, realFirst: boolean, weight: number) => {
       if (weight === 0) return { values: [tf.tensor1d([0]), tf.tensor1d([NaN, NaN]), tf.tensor1d([0])], realFirst };
-      const rows = tf.tidy(() => feats.map((f) => f.slice([firstBlock * m], [2 * m]) as tf.Tensor4D));
+      const block = (fs: tf.Tensor4D[]) => fs.map((f) => f.slice([firstBlock * m], [2 * m]) as tf.Tensor4D);
+      const rows = tf.tidy(() => {
+        const now = block(feats);
+        if (!past) return now;
+        const then = block(past);
+        return now.map((f, i) => tf.concat([f, then[i]]) as tf.Tensor4D);
+      });
+      const copies = past ? 2 : 1;
       // +1 on the real rows, -1 on the fake ones
       const sign = tf.tensor2d(
-        Float32Array.from({ length: 2 * m }, (_, r) => (r < m === realFirst ? 1 : -1)),
-        [2 * m, 1],
+        Float32Array.from({ length: 2 * m * copies }, (_, r) => (r % (2 * m) < m === realFirst ? 1 : -1)),
+        [2 * m * copies, 1],
       );
       const names = adam.names;
       let values: tf.Tensor1D[] = [];
@@ -430,8 +443,9 @@ export class RapmTrainer {
             return signedHingeLoss(d, sign);
           };
           const { value, grads } = tf.valueAndGrads(f)(names.map((n) => current[n]));
-          // a row counts as right when its mean logit has its block's sign (> 0 real, < 0 fake)
-          const right = tf.greater(tf.mul(tf.mean(logits!, 1, true), sign), 0);
+          // a row counts as right when its mean logit has its block's sign (> 0 real, < 0 fake);
+          // the accuracies are the current iteration's rows only
+          const right = tf.greater(tf.mul(tf.mean(logits!, 1, true), sign), 0).slice([0, 0], [2 * m, 1]);
           const accuracy = tf.mean(tf.cast(right, 'float32').reshape([2, m]), 1) as tf.Tensor1D;
           return { value: value.reshape([1]) as tf.Tensor1D, grads, accuracy };
         });
@@ -448,7 +462,7 @@ export class RapmTrainer {
     };
     const rel = update(this.adamRel, 0, true, this.cfg.lambdaRel);
     const abs = update(this.adamAbs, 1, false, this.cfg.lambdaAbs);
-    tf.dispose(feats);
+    this.replay.push(feats); // kept for later iterations, or disposed when the replay is off
     return { rel, abs };
   }
 
@@ -489,6 +503,7 @@ export class RapmTrainer {
     this.adamStudent.dispose();
     this.adamRel.dispose();
     this.adamAbs.dispose();
+    this.replay.dispose();
   }
 }
 
