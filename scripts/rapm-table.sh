@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The RAPM table of docs/results.md on this machine: every configuration x seed distils the built-in
+# teacher from the built-in shards, exports the student at ITER iterations (equal iterations) and at
+# the end of MINUTES of training (equal time: cheaper configurations get more iterations), and scores
+# both exports at 4 steps on COUNT fresh seeds from SEED0, against real digits and against the
+# teacher's own 32-step samples for the same seeds (AGAINST, made once by `npm run eval -- --model
+# public/teacher.safetensors --steps 32 --guidance 3 --count COUNT --seed SEED0 --save-samples FILE`).
+# Rows go to $RESULTS; runs side by side with xargs -P $JOBS.
+#   ITER=200 MINUTES=3.5 SEEDS="0 1 2" JOBS=2 AGAINST=runs/table/teacher-32.safetensors \
+#     bash scripts/rapm-table.sh [CONFIG ...]
+set -euo pipefail
+export ITER=${ITER:-200} MINUTES=${MINUTES:-3.5} COUNT=${COUNT:-200} SEED0=${SEED0:-200000}
+export RESULTS=${RESULTS:-runs/table/results.jsonl} OUTDIR=${OUTDIR:-runs/table}
+export AGAINST=${AGAINST:-runs/table/teacher-32.safetensors}
+SEEDS=${SEEDS:-"0 1 2"}
+JOBS=${JOBS:-2}
+mkdir -p "$OUTDIR"
+
+# name -> distill flags (full fine-tuning unless LoRA is asked for)
+declare -A flags=(
+  [regression]="--full --lambda-rel 0 --lambda-abs 0 --mu-rel 1 --mu-abs 1"
+  [absolute]="--full --lambda-rel 0 --lambda-abs 1 --mu-rel 0 --mu-abs 1"
+  [relative]="--full --lambda-rel 1 --lambda-abs 0 --mu-rel 1 --mu-abs 0"
+  [both]="--full --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
+  [both-l0.1]="--full --lambda-rel 0.1 --lambda-abs 0.1 --mu-rel 1 --mu-abs 1"
+  [both-replay]="--full --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1 --disc-replay 16 --disc-lr 1e-3"
+  [both-lora1]="--rank 1 --student-lr ${LORA1_LR:-1e-3} --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
+  [both-lora8]="--rank 8 --student-lr 2e-4 --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
+)
+names=("$@")
+[ ${#names[@]} -eq 0 ] && names=(regression absolute relative both both-l0.1 both-replay both-lora1 both-lora8)
+
+run_one() { # NAME SEED FLAGS
+  local name=$1 seed=$2 out="$OUTDIR/$1-s$2"
+  # shellcheck disable=SC2086
+  npx tsx src/cli/distill.ts --iterations 100000 --time-limit "$MINUTES" --export-every "$ITER" --validation 0 --seed "$seed" \
+    --out "$out" $3 > "$out.log" 2>&1
+  local iters
+  iters=$(tail -n 1 "$out/metrics.jsonl" | grep -o '"iteration":[0-9]*' | cut -d: -f2)
+  for file in "$out/student-merged-i$ITER.safetensors" "$out/student-merged.safetensors"; do
+    [ -f "$file" ] || continue
+    local at="equal time, $iters it"
+    [[ $file == *-i$ITER.* ]] && at="$ITER it"
+    npx tsx src/cli/eval.ts --model "$file" --steps 4 --guidance 1 --count "$COUNT" --seed "$SEED0" \
+      --against "$AGAINST" --label "$name, seed $seed, $at" --json "$RESULTS" >> "$out.log" 2>&1
+  done
+}
+export -f run_one
+
+for seed in $SEEDS; do
+  for name in "${names[@]}"; do
+    printf '%s\t%s\t%s\n' "$name" "$seed" "${flags[$name]}"
+  done
+done | xargs -P "$JOBS" -d '\n' -I{} bash -c 'IFS=$'"'"'\t'"'"' read -r n s f <<< "{}"; run_one "$n" "$s" "$f"'
