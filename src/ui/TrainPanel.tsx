@@ -142,7 +142,7 @@ export function TrainPanel() {
   const settings = useStudio((s) => s.trainSettings);
   const state = useStudio((s) => s.trainingState);
   const error = useStudio((s) => s.trainError);
-  const ids = { mode: useId(), distance: useId(), targets: useId() };
+  const ids = { mode: useId(), distance: useId(), targets: useId(), discLoss: useId() };
   const locked = state !== 'idle';
   const [open, setOpen] = useState(storedOpen);
 
@@ -231,6 +231,21 @@ export function TrainPanel() {
               </select>
               <small id={`${ids.distance}-hint`} className="hint">
                 {HINTS.distance}
+              </small>
+            </div>
+            <div className="field">
+              <label htmlFor={ids.discLoss}>Discriminator loss</label>
+              <select
+                id={ids.discLoss}
+                value={config.discLoss}
+                aria-describedby={`${ids.discLoss}-hint`}
+                onChange={(e) => setConfig((c) => ({ ...c, discLoss: e.target.value as RapmConfig['discLoss'] }))}
+              >
+                <option value="hinge">hinge</option>
+                <option value="paired">paired</option>
+              </select>
+              <small id={`${ids.discLoss}-hint`} className="hint">
+                {HINTS.discLoss}
               </small>
             </div>
             {NUMERIC_FIELDS.map((f) => (

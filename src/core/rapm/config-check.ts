@@ -52,6 +52,7 @@ export function checkRapmConfig(raw: unknown, fail: Fail): RapmConfig {
     discBetas: betas(o.discBetas, 'config.discBetas'),
     discSteps: c.int(o.discSteps, 'config.discSteps', 0, 'discSteps'),
     discReplay: c.int(o.discReplay, 'config.discReplay', 0, 'discReplay'),
+    discLoss: c.oneOf(o.discLoss, 'config.discLoss', ['hinge', 'paired'] as const),
     batchSize: c.int(o.batchSize, 'config.batchSize', 1, 'batchSize'),
     // 1 would freeze the EMA at its initial weights: the exported student would never move
     emaDecay: c.bounded(o.emaDecay, 'config.emaDecay', 0, 1, true),

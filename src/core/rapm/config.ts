@@ -36,6 +36,11 @@ export interface RapmConfig {
    * trains on one of them, drawn at random. 0 = off. [our design, issue #14; docs/results.md]
    */
   discReplay: number;
+  /**
+   * The heads' loss: 'hinge' on real and fake rows alone (the reference run), or 'paired': hinge on the
+   * difference of the logits of a real row and the fake row of the same trajectory and slot. [our design]
+   */
+  discLoss: 'hinge' | 'paired';
   /** Trajectories per iteration; the method runs at 1. */
   batchSize: number;
   /** EMA of the student's trainable weights, used for sampling and export; 0 disables. */
@@ -68,6 +73,7 @@ export const DEFAULT_RAPM: RapmConfig = {
   discBetas: [0, 0.99],
   discSteps: 1,
   discReplay: 0,
+  discLoss: 'hinge',
   batchSize: 1,
   emaDecay: 0.99,
   seed: 0,
@@ -106,6 +112,8 @@ export const RAPM_HINTS: Record<string, string> = {
   discSteps: 'Discriminator updates per iteration (more lets the heads learn faster at batch size 1).',
   discReplay:
     'Past iterations kept for the heads to train on again (0 = off): more examples per head update at batch size 1.',
+  discLoss:
+    "Heads' loss: 'hinge' (real and fake rows alone) or 'paired' (real minus fake of the same trajectory and slot).",
   batchSize: 'Trajectories per iteration (the method: 1).',
   emaDecay: "EMA decay of the student's weights used for samples and export (0 = raw weights).",
   seed: 'Seed of initialisation and trajectory order; runs with equal seeds repeat exactly.',

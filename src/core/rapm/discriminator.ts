@@ -57,3 +57,21 @@ export function applyHeads(p: Params, features: tf.Tensor4D[], groups: number, f
 export function signedHingeLoss(logits: tf.Tensor2D, sign: tf.Tensor2D): tf.Scalar {
   return tf.mul(tf.mean(tf.relu(tf.sub(1, tf.mul(logits, sign)))), 2) as tf.Scalar;
 }
+
+/**
+ * Paired hinge loss [our design, issue #14]: row i of the real block and row i of the fake block
+ * come from the same trajectory and slot (the same start, class and time), so the head is scored
+ * on the difference of their logits at each location: 2 * mean(relu(1 - (D(real_i) - D(fake_i)))).
+ * What the two share (the digit, the noise) cancels, and the head has only the student's error
+ * left to find (the pairing of relativistic GANs, RpGAN). Scaled so that equal logits give 2, the
+ * chance level of the unpaired hinge. `realFirst`: the real block is the first M of the 2M rows.
+ */
+export function pairedHingeLoss(logits: tf.Tensor2D, realFirst: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    const m = logits.shape[0] / 2;
+    const first = logits.slice([0, 0], [m, -1]);
+    const second = logits.slice([m, 0], [m, -1]);
+    const margin = realFirst ? tf.sub(first, second) : tf.sub(second, first);
+    return tf.mul(tf.mean(tf.relu(tf.sub(1, margin))), 2) as tf.Scalar;
+  });
+}

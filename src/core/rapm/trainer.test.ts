@@ -108,6 +108,26 @@ describe('RapmTrainer', () => {
     expect(tf.memory().numTensors).toBe(start); // the kept features are freed with the trainer
     tf.dispose(Object.values(teacher));
   });
+
+  it("discLoss 'paired': the heads score real minus fake of the same row pair; same student step, tensor count flat", () => {
+    const teacher = tinyTeacher();
+    const hinge = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, cfg());
+    const paired = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, cfg({ discLoss: 'paired', discReplay: 1 }));
+    const a = hinge.step(tinyBatch(0));
+    const b = paired.step(tinyBatch(0));
+    expect(b.studentLoss).toBe(a.studentLoss);
+    expect(b.discLossAbs).not.toBe(a.discLossAbs);
+    // one pair accuracy, reported in both places
+    expect(b.accuracy.absReal).toBe(b.accuracy.absFake);
+    expect(b.accuracy.relReal).toBe(b.accuracy.relFake);
+    paired.step(tinyBatch(1)); // the replay is full from here
+    const before = tf.memory().numTensors;
+    for (let i = 2; i <= 5; i++) paired.step(tinyBatch(i));
+    expect(tf.memory().numTensors).toBe(before);
+    hinge.dispose();
+    paired.dispose();
+    tf.dispose(Object.values(teacher));
+  });
 });
 
 describe('RAPM positions and detach semantics', () => {

@@ -16,7 +16,7 @@ import type { ModelConfig } from '../model-config';
 import { applyUnet, unetEncoder, type Params } from '../nn/unet';
 import { PackedAdam } from '../train/packed-adam';
 import { DEFAULT_RAPM, type RapmConfig } from './config';
-import { applyHeads, initHeads, signedHingeLoss } from './discriminator';
+import { applyHeads, initHeads, pairedHingeLoss, signedHingeLoss } from './discriminator';
 import { FeatureReplay } from './feature-replay';
 import { initStudentWeights, loraSegmentNames, studentParams, studentParamsFromSegments } from './lora';
 import type { RapmMetrics } from './metrics';
@@ -425,6 +425,7 @@ export class RapmTrainer {
         return now.map((f, i) => tf.concat([f, then[i]]) as tf.Tensor4D);
       });
       const copies = past ? 2 : 1;
+      const paired = this.cfg.discLoss === 'paired';
       // +1 on the real rows, -1 on the fake ones
       const sign = tf.tensor2d(
         Float32Array.from({ length: 2 * m * copies }, (_, r) => (r % (2 * m) < m === realFirst ? 1 : -1)),
@@ -440,13 +441,28 @@ export class RapmTrainer {
             const p = Object.fromEntries(names.map((n, i) => [n, ws[i]]));
             const d = applyHeads(p, rows, groups);
             logits = tf.keep(d);
-            return signedHingeLoss(d, sign);
+            if (!paired) return signedHingeLoss(d, sign);
+            // the replayed rows form their own pairs: each 2M-row block is scored alone
+            const losses = Array.from({ length: copies }, (_, k) =>
+              pairedHingeLoss(d.slice([2 * m * k, 0], [2 * m, -1]), realFirst),
+            );
+            return (copies === 1 ? losses[0] : tf.div(tf.addN(losses), copies)) as tf.Scalar;
           };
           const { value, grads } = tf.valueAndGrads(f)(names.map((n) => current[n]));
-          // a row counts as right when its mean logit has its block's sign (> 0 real, < 0 fake);
-          // the accuracies are the current iteration's rows only
-          const right = tf.greater(tf.mul(tf.mean(logits!, 1, true), sign), 0).slice([0, 0], [2 * m, 1]);
-          const accuracy = tf.mean(tf.cast(right, 'float32').reshape([2, m]), 1) as tf.Tensor1D;
+          // a row counts as right when its mean logit has its block's sign (> 0 real, < 0 fake); paired,
+          // a pair counts as right when its real row's mean logit is the larger (both numbers that share).
+          // The accuracies are the current iteration's rows only.
+          const mean = tf.mean(logits!, 1, true).slice([0, 0], [2 * m, 1]);
+          let accuracy: tf.Tensor1D;
+          if (paired) {
+            const a = mean.slice([0, 0], [m, 1]);
+            const b = mean.slice([m, 0], [m, 1]);
+            const share = tf.mean(tf.cast(tf.greater(realFirst ? tf.sub(a, b) : tf.sub(b, a), 0), 'float32'));
+            accuracy = tf.stack([share, share]) as tf.Tensor1D;
+          } else {
+            const right = tf.greater(tf.mul(mean, sign.slice([0, 0], [2 * m, 1])), 0);
+            accuracy = tf.mean(tf.cast(right, 'float32').reshape([2, m]), 1) as tf.Tensor1D;
+          }
           return { value: value.reshape([1]) as tf.Tensor1D, grads, accuracy };
         });
         tf.dispose(logits!);
