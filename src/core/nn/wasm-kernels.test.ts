@@ -72,6 +72,18 @@ describe('wasm kernel replacements', () => {
     });
   }
 
+  it('slice matches: contiguous (the packed-Adam unpacking) and strided, float32 and int32, views of views', async () => {
+    await expectSame([rand([1000], 1)], (x) => [x.slice([0], [10]), x.slice([990], [10]), x.slice([123], [0])]);
+    await expectSame([rand([6, 4, 5], 2)], (x) => [x.slice([2], [3]), x.slice([1, 0, 0], [1, 4, 5])]);
+    // strided: not contiguous, so the original kernel runs
+    await expectSame([rand([6, 4, 5], 3)], (x) => [x.slice([1, 1, 2], [3, 2, 2]), x.slice([0, 0, 1], [6, 4, 3])]);
+    await expectSame([tf.range(0, 60, 1, 'int32').reshape([6, 10])], (x) => x.slice([2, 0], [2, 10]));
+    await expectSame([rand([100], 4)], (x) => x.slice([10], [50]).reshape([5, 10]).slice([1], [2]));
+    await expectSame([rand([8, 3], 5), rand([2, 3], 6)], (x, dy) =>
+      tf.grad((v: tf.Tensor) => v.slice([3], [2]))(x, dy),
+    );
+  });
+
   it('matMul gradients match (the transposed products of the backward pass)', async () => {
     await expectSame([rand([4, 7, 3], 1), rand([4, 3, 5], 2), rand([4, 7, 5], 3)], (a, b, dy) =>
       tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y))([a, b], dy),

@@ -16,6 +16,10 @@
  *   nearest upsampling x 1/4), so those kernels give the same values faster.
  * - `Reverse` over leading axes (the flipped filter of every convolution's input gradient)
  *   reverses the order of contiguous blocks: a few block copies.
+ * - `Slice` copies its WHOLE input out of the wasm heap before taking the slice (readSync), so
+ *   unpacking the packed Adam state of a fully fine-tuned student (77 slices of one 475k-float
+ *   buffer, src/core/train/packed-adam.ts) copied about 150 MB a step and made RAPM iterations
+ *   2-5 s. A contiguous slice is now one copy of just its elements, heap to heap.
  * Each replacement either computes exactly what the kernel did or the same products through
  * XNNPACK (float sums in another order); anything else goes to the original kernel.
  */
@@ -216,6 +220,17 @@ function reverse(k: Kernels, args: KernelArgs): Info {
 }
 
 /** Puts the replacements in place for the wasm backend; safe to call more than once. */
+/** A contiguous float32 slice as one heap-to-heap copy; null for anything else (the original kernel runs). */
+function slice(k: Kernels, args: KernelArgs): Info | null {
+  const { x } = args.inputs as { x: Info };
+  const { begin, size: sizes } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+  if (x.dtype !== 'float32') return null;
+  const [begin_, size_] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, sizes);
+  if (!tf.slice_util.isSliceContinous(x.shape, begin_, size_)) return null;
+  const offset = tf.slice_util.computeFlatOffset(begin_, tf.util.computeStrides(x.shape));
+  return k.copy(x, offset, size_);
+}
+
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
@@ -230,6 +245,7 @@ export function installWasmKernels(): void {
     'ResizeNearestNeighborGrad',
     'Reverse',
     'Identity',
+    'Slice',
   ];
   const configs = Object.fromEntries(names.map((n) => [n, original(n)]));
   const funcs = Object.fromEntries(names.map((n) => [n, configs[n].kernelFunc]));
@@ -239,6 +255,7 @@ export function installWasmKernels(): void {
   replace(configs.ResizeNearestNeighborGrad, (args) => resizeNearestGrad(kernels(args), args));
   replace(configs.AvgPoolGrad, (args) => avgPoolGrad(kernels(args), args));
   replace(configs.Reverse, (args) => reverse(kernels(args), args));
+  replace(configs.Slice, (args) => slice(kernels(args), args) ?? (funcs.Slice(args) as Info));
   replace(configs.Identity, (args) => {
     const { x } = args.inputs as { x: Info };
     if (x.dtype === 'string') return funcs.Identity(args) as Info;
