@@ -61,7 +61,7 @@ export function GeneratePanel() {
             label="Guidance"
             value={g.guidance}
             min={0}
-            hint="Teacher classifier-free guidance scale."
+            hint="Teacher classifier-free guidance scale (the built-in teacher and its shards: 1.5)."
             onChange={(guidance) => set({ guidance })}
           />
           <NumberField label="Seed" value={g.seed} min={0} integer onChange={(seed) => set({ seed })} />
