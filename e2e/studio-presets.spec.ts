@@ -27,11 +27,11 @@ test('presets fill the fields; an edit shows custom; the Advanced fold stays ope
 
   await presets.getByRole('radio', { name: 'Best measured on this teacher' }).check();
   await expect(page.getByLabel('Student', { exact: true })).toHaveValue('full');
-  await expect(page.getByLabel('λ rel (adversarial)')).toHaveValue('0');
-  await expect(page.getByLabel('λ abs (adversarial)')).toHaveValue('1');
+  await expect(page.getByLabel('λ rel (adversarial)')).toHaveValue('0.1');
+  await expect(page.getByLabel('λ abs (adversarial)')).toHaveValue('0.1');
   await expect(page.getByLabel('μ rel (regression)')).toHaveValue('1');
   await expect(page.getByLabel('Student learning rate')).toHaveValue('0.00005');
-  await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('350');
+  await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('450');
 
   await train.getByLabel('Seed').fill('7');
   await expect(state).toHaveText(/custom/);

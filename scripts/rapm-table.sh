@@ -6,10 +6,10 @@
 # teacher's own 32-step samples for the same seeds (AGAINST, made once by `npm run eval -- --model
 # public/teacher.safetensors --steps 32 --guidance 3 --count COUNT --seed SEED0 --save-samples FILE`).
 # Rows go to $RESULTS; runs side by side with xargs -P $JOBS.
-#   ITER=200 MINUTES=3.5 SEEDS="0 1 2" JOBS=2 AGAINST=runs/table/teacher-32.safetensors \
+#   ITER=200 MINUTES=2.5 SEEDS="0 1 2" JOBS=2 AGAINST=runs/table/teacher-32.safetensors \
 #     bash scripts/rapm-table.sh [CONFIG ...]
 set -euo pipefail
-export ITER=${ITER:-200} MINUTES=${MINUTES:-3.5} COUNT=${COUNT:-200} SEED0=${SEED0:-200000}
+export ITER=${ITER:-200} MINUTES=${MINUTES:-2.5} COUNT=${COUNT:-200} SEED0=${SEED0:-200000}
 export RESULTS=${RESULTS:-runs/table/results.jsonl} OUTDIR=${OUTDIR:-runs/table}
 export AGAINST=${AGAINST:-runs/table/teacher-32.safetensors}
 SEEDS=${SEEDS:-"0 1 2"}
@@ -24,11 +24,13 @@ declare -A flags=(
   [both]="--full --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
   [both-l0.1]="--full --lambda-rel 0.1 --lambda-abs 0.1 --mu-rel 1 --mu-abs 1"
   [both-replay]="--full --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1 --disc-replay 16 --disc-lr 1e-3"
+  [both-paired]="--full --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1 --disc-loss paired --disc-lr 1e-3"
+  [both-paired-l0.1]="--full --lambda-rel 0.1 --lambda-abs 0.1 --mu-rel 1 --mu-abs 1 --disc-loss paired --disc-lr 1e-3"
   [both-lora1]="--rank 1 --student-lr ${LORA1_LR:-1e-3} --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
   [both-lora8]="--rank 8 --student-lr 2e-4 --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
 )
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(regression absolute relative both both-l0.1 both-replay both-lora1 both-lora8)
+[ ${#names[@]} -eq 0 ] && names=(regression absolute relative both both-l0.1 both-paired both-lora1 both-lora8)
 
 run_one() { # NAME SEED FLAGS
   local name=$1 seed=$2 out="$OUTDIR/$1-s$2"

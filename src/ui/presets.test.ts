@@ -21,7 +21,8 @@ describe('presets', () => {
     const byId = Object.fromEntries(PRESETS.map((p) => [p.id, p]));
     expect(byId.paper.config.student).toMatchObject({ mode: 'lora', rank: 1 });
     expect(byId.paper.config.batchSize).toBe(1);
-    expect(byId.best.config).toMatchObject({ lambdaRel: 0, lambdaAbs: 1, muRel: 1, muAbs: 1 });
+    expect(byId.best.config).toMatchObject({ lambdaRel: 0.1, lambdaAbs: 0.1, muRel: 1, muAbs: 1 });
+    expect(byId.best.config.student.mode).toBe('full');
     expect(byId.quick.run.iterations).toBeLessThan(1000);
     expect(START_PRESET.config).toEqual(DEFAULT_RAPM);
   });
