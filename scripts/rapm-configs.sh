@@ -1,4 +1,4 @@
-# The RAPM table's configurations as distill flags, sourced by scripts/rapm-ablations.sh and
+# The RAPM table's configurations as distill flags, sourced by scripts/rapm-ablations.sh, scripts/rapm-table.sh and
 # scripts/farm-rapm-jobs.sh: both, regression, absolute, relative, adversarial.
 # shellcheck disable=SC2034
 declare -A rapm_flags=(

@@ -4,7 +4,7 @@
 # the end of MINUTES of training (equal time: cheaper configurations get more iterations), and scores
 # both exports at 4 steps on COUNT fresh seeds from SEED0, against real digits and against the
 # teacher's own 32-step samples for the same seeds (AGAINST, made once by `npm run eval -- --model
-# public/teacher.safetensors --steps 32 --guidance 3 --count COUNT --seed SEED0 --save-samples FILE`).
+# public/teacher.safetensors --steps 32 --guidance 1.5 --count COUNT --seed SEED0 --save-samples FILE`).
 # Rows go to $RESULTS; runs side by side with xargs -P $JOBS.
 #   ITER=200 MINUTES=2.5 SEEDS="0 1 2" JOBS=2 AGAINST=runs/table/teacher-32.safetensors \
 #     bash scripts/rapm-table.sh [CONFIG ...]
@@ -16,18 +16,21 @@ SEEDS=${SEEDS:-"0 1 2"}
 JOBS=${JOBS:-2}
 mkdir -p "$OUTDIR"
 
-# name -> distill flags (full fine-tuning unless LoRA is asked for)
+# name -> distill flags: the configurations of scripts/rapm-configs.sh with full fine-tuning, and variants
+# shellcheck source=scripts/rapm-configs.sh
+source "$(dirname "$0")/rapm-configs.sh"
+paired="--disc-loss paired --disc-lr 1e-3"
 declare -A flags=(
-  [regression]="--full --lambda-rel 0 --lambda-abs 0 --mu-rel 1 --mu-abs 1"
-  [absolute]="--full --lambda-rel 0 --lambda-abs 1 --mu-rel 0 --mu-abs 1"
-  [relative]="--full --lambda-rel 1 --lambda-abs 0 --mu-rel 1 --mu-abs 0"
-  [both]="--full --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
-  [both-l0.1]="--full --lambda-rel 0.1 --lambda-abs 0.1 --mu-rel 1 --mu-abs 1"
-  [both-replay]="--full --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1 --disc-replay 16 --disc-lr 1e-3"
-  [both-paired]="--full --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1 --disc-loss paired --disc-lr 1e-3"
-  [both-paired-l0.1]="--full --lambda-rel 0.1 --lambda-abs 0.1 --mu-rel 1 --mu-abs 1 --disc-loss paired --disc-lr 1e-3"
-  [both-lora1]="--rank 1 --student-lr ${LORA1_LR:-1e-3} --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
-  [both-lora8]="--rank 8 --student-lr 2e-4 --lambda-rel 1 --lambda-abs 1 --mu-rel 1 --mu-abs 1"
+  [regression]="--full ${rapm_flags[regression]}"
+  [absolute]="--full ${rapm_flags[absolute]}"
+  [relative]="--full ${rapm_flags[relative]}"
+  [both]="--full ${rapm_flags[both]}"
+  [both-l0.1]="--full ${rapm_flags[both]/--lambda-rel 1 --lambda-abs 1/--lambda-rel 0.1 --lambda-abs 0.1}"
+  [both-replay]="--full ${rapm_flags[both]} --disc-replay 16 --disc-lr 1e-3"
+  [both-paired]="--full ${rapm_flags[both]} $paired"
+  [both-paired-l0.1]="--full ${rapm_flags[both]/--lambda-rel 1 --lambda-abs 1/--lambda-rel 0.1 --lambda-abs 0.1} $paired"
+  [both-lora1]="--rank 1 --student-lr ${LORA1_LR:-1e-3} ${rapm_flags[both]}"
+  [both-lora8]="--rank 8 --student-lr 2e-4 ${rapm_flags[both]}"
 )
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(regression absolute relative both both-l0.1 both-paired both-lora1 both-lora8)

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import { RAPM_HINTS, withStudentMode, type RapmConfig } from '../core/rapm/config';
 import { NumberField } from './NumberField';
+import { SelectField } from './SelectField';
 import { matchingPreset, PRESETS, type Preset } from './presets';
 import { useStudio, type TrainSettings } from './store';
 
@@ -142,7 +143,7 @@ export function TrainPanel() {
   const settings = useStudio((s) => s.trainSettings);
   const state = useStudio((s) => s.trainingState);
   const error = useStudio((s) => s.trainError);
-  const ids = { mode: useId(), distance: useId(), targets: useId(), discLoss: useId() };
+  const ids = { targets: useId() };
   const locked = state !== 'idle';
   const [open, setOpen] = useState(storedOpen);
 
@@ -161,21 +162,16 @@ export function TrainPanel() {
         <fieldset disabled={locked}>
           <legend>RAPM configuration</legend>
           <div className="form-grid">
-            <div className="field">
-              <label htmlFor={ids.mode}>Student</label>
-              <select
-                id={ids.mode}
-                value={config.student.mode}
-                aria-describedby={`${ids.mode}-hint`}
-                onChange={(e) => setConfig((c) => withStudentMode(c, e.target.value as 'lora' | 'full'))}
-              >
-                <option value="lora">LoRA adapters</option>
-                <option value="full">full fine-tune</option>
-              </select>
-              <small id={`${ids.mode}-hint`} className="hint">
-                {HINTS['student.mode']}
-              </small>
-            </div>
+            <SelectField
+              label="Student"
+              value={config.student.mode}
+              options={[
+                ['lora', 'LoRA adapters'],
+                ['full', 'full fine-tune'],
+              ]}
+              hint={HINTS['student.mode']}
+              onChange={(mode) => setConfig((c) => withStudentMode(c, mode))}
+            />
             <NumberField
               label="LoRA rank"
               value={config.student.rank}
@@ -218,36 +214,26 @@ export function TrainPanel() {
                 {HINTS['student.targets']}
               </small>
             </div>
-            <div className="field">
-              <label htmlFor={ids.distance}>Distance</label>
-              <select
-                id={ids.distance}
-                value={config.distance}
-                aria-describedby={`${ids.distance}-hint`}
-                onChange={(e) => setConfig((c) => ({ ...c, distance: e.target.value as RapmConfig['distance'] }))}
-              >
-                <option value="mse">mse</option>
-                <option value="pseudo-huber">pseudo-huber</option>
-              </select>
-              <small id={`${ids.distance}-hint`} className="hint">
-                {HINTS.distance}
-              </small>
-            </div>
-            <div className="field">
-              <label htmlFor={ids.discLoss}>Discriminator loss</label>
-              <select
-                id={ids.discLoss}
-                value={config.discLoss}
-                aria-describedby={`${ids.discLoss}-hint`}
-                onChange={(e) => setConfig((c) => ({ ...c, discLoss: e.target.value as RapmConfig['discLoss'] }))}
-              >
-                <option value="hinge">hinge</option>
-                <option value="paired">paired</option>
-              </select>
-              <small id={`${ids.discLoss}-hint`} className="hint">
-                {HINTS.discLoss}
-              </small>
-            </div>
+            <SelectField
+              label="Distance"
+              value={config.distance}
+              options={[
+                ['mse', 'mse'],
+                ['pseudo-huber', 'pseudo-huber'],
+              ]}
+              hint={HINTS.distance}
+              onChange={(distance) => setConfig((c) => ({ ...c, distance }))}
+            />
+            <SelectField
+              label="Discriminator loss"
+              value={config.discLoss}
+              options={[
+                ['hinge', 'hinge'],
+                ['paired', 'paired'],
+              ]}
+              hint={HINTS.discLoss}
+              onChange={(discLoss) => setConfig((c) => ({ ...c, discLoss }))}
+            />
             {NUMERIC_FIELDS.map((f) => (
               <NumberField
                 key={f.key}

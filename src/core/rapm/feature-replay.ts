@@ -19,10 +19,6 @@ export class FeatureReplay {
     private readonly seed: number,
   ) {}
 
-  get size(): number {
-    return this.entries.length;
-  }
-
   /**
    * One iteration's feature maps (one tensor per level, all rows), taken over (disposed when they
    * fall out, or at once when the replay is off). The caller adds the current iteration after
