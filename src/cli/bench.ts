@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
 import { RapmTrainer, disposePass, type TrajectoryBatch } from '../core/rapm/trainer';
+import { disposeStepTensors } from '../core/rapm/step-inputs';
 import { MNIST_UNET, initUnetParams, unetEncoderFlops, unetFlops } from '../core/nn/unet';
 import { gaussian } from '../core/random';
 import { num, parseCli } from '../node/args';
@@ -46,14 +47,18 @@ async function rapmRow(runs: number): Promise<void> {
   let seed = 0;
   const timePass = (trainer: RapmTrainer) =>
     medianMs(runs, async () => {
-      const pass = trainer.studentGradients(randomBatch(seed++));
+      const inputs = trainer.inputs(randomBatch(seed++));
+      const pass = trainer.studentGradients(inputs);
       await pass.loss.data();
       disposePass(pass);
+      disposeStepTensors(inputs);
     });
   const prepare = await medianMs(runs, async () => {
-    const fixed = full.prepare(randomBatch(seed++));
+    const inputs = full.inputs(randomBatch(seed++));
+    const fixed = full.prepare(inputs);
     await fixed.relativeTarget.data();
     tf.dispose([fixed.slotStarts, fixed.teacherPoints, fixed.relativeTarget, fixed.slotLabels]);
+    disposeStepTensors(inputs);
   });
   const passFull = await timePass(full);
   const passNoAdv = await timePass(noAdv);

@@ -1,8 +1,9 @@
 /**
  * Node's tfjs backends. wasm is the default: its .wasm files ship inside the npm package
  * (tfjs-node cannot install here). webgpu runs tfjs's WebGPU backend on Dawn's `dawn.node`
- * from the npm package `webgpu`, which is deliberately not a dependency: it is a 130 MB
- * download needed only on a machine with a real GPU (see scripts/gpu-pack.sh).
+ * from the npm package `webgpu` (a dev dependency, 132 MB with its native addons for five
+ * platforms): on a real GPU, on Dawn's null backend for host cost (npm run bench:host), and on
+ * SwiftShader for exact equivalence tests (src/core/rapm/replayed-step.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';

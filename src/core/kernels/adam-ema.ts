@@ -31,19 +31,27 @@ const WG = 64;
 /** The uniforms both programs declare, in the order `adamUniforms` fills them. */
 const ADAM_UNIFORMS = 'lr : f32, beta1 : f32, beta2 : f32, eps : f32, c1 : f32, c2 : f32, decay : f32,';
 
-/** WGSL: mn, vn and pn from the element's g, m, v and p (expressions over the program's inputs). */
-function adamWgsl(g: string, m: string, v: string, p: string): string {
+/**
+ * WGSL: mn, vn and pn from the element's g, m, v and p (expressions over the program's inputs)
+ * and the bias corrections c1, c2 (uniforms, or elements of an input).
+ */
+function adamWgsl(g: string, m: string, v: string, p: string, c1 = 'u.c1', c2 = 'u.c2'): string {
   return `
           let u = uniforms;
           let gi = ${g};
           let mn = ${m} * u.beta1 + gi * (1.0 - u.beta1);
           let vn = ${v} * u.beta2 + gi * gi * (1.0 - u.beta2);
-          let pn = ${p} - (mn / u.c1) / (sqrt(vn / u.c2) + u.eps) * u.lr;`;
+          let pn = ${p} - (mn / ${c1}) / (sqrt(vn / ${c2}) + u.eps) * u.lr;`;
 }
 
 /** One entry per scalar: tfjs lays uniforms out by entry length (vectors get vector alignment). */
 function adamUniforms(a: Omit<AdamEmaAttrs, 'output'>): UniformValue[] {
   return [a.lr, a.beta1, a.beta2, a.eps, a.c1, a.c2, a.decay].map((x) => ({ type: 'float32', data: [x] }));
+}
+
+/** The bias corrections 1 - beta1^step and 1 - beta2^step of step `step` (from 1). */
+export function biasCorrections(options: { beta1: number; beta2: number }, step: number): [number, number] {
+  return [1 - options.beta1 ** step, 1 - options.beta2 ** step];
 }
 
 /** The attributes of one step: the options with the bias corrections of step `step` (from 1). */
@@ -54,7 +62,8 @@ export function adamStepAttrs(
   decay: number,
 ): Omit<AdamEmaAttrs, 'output'> {
   const { beta1, beta2, eps } = options;
-  return { lr, beta1, beta2, eps, c1: 1 - beta1 ** step, c2: 1 - beta2 ** step, decay };
+  const [c1, c2] = biasCorrections(options, step);
+  return { lr, beta1, beta2, eps, c1, c2, decay };
 }
 
 class AdamEmaProgram implements WebGpuProgram {
@@ -119,22 +128,24 @@ export const adamEmaKernel: tf.KernelConfig = {
  * flat gradient g [n]: ONE dispatch writes the new packed state, whatever the number of tensors
  * in the group. Thread i writes element i % n of block i / n; with `emaOn` 0 the ema block is
  * copied unchanged (an EMA switched off keeps its initial weights, as the per-tensor path does).
+ * The bias corrections come in as a tensor h = [c1, c2], not as uniforms: they change every step,
+ * and a replayed step (step-graph.ts) writes new values only into its inputs.
  */
 export const ADAM_PACKED = 'RapmAdamPacked';
 
-export interface AdamPackedAttrs extends Omit<AdamEmaAttrs, 'output'> {
+export interface AdamPackedAttrs extends Omit<AdamEmaAttrs, 'output' | 'c1' | 'c2'> {
   emaOn: boolean;
 }
 
 class AdamPackedProgram implements WebGpuProgram {
-  variableNames = ['s', 'g'];
+  variableNames = ['s', 'g', 'h'];
   outputShape: number[];
   shaderKey = 'rapmAdamPacked';
   dispatchLayout = { x: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WG, 1, 1];
   size = true;
-  uniforms = `${ADAM_UNIFORMS} n : i32, emaOn : i32,`;
+  uniforms = 'lr : f32, beta1 : f32, beta2 : f32, eps : f32, decay : f32, n : i32, emaOn : i32,';
 
   constructor(total: number) {
     this.outputShape = [total];
@@ -152,7 +163,7 @@ class AdamPackedProgram implements WebGpuProgram {
           if (block == 3 && uniforms.emaOn == 0) {
             result[index] = s[index];
             return;
-          }${adamWgsl('g[j]', 's[n + j]', 's[2 * n + j]', 's[j]')}
+          }${adamWgsl('g[j]', 's[n + j]', 's[2 * n + j]', 's[j]', 'h[0]', 'h[1]')}
           var r = pn;
           if (block == 1) {
             r = mn;
@@ -172,13 +183,17 @@ export const adamPackedKernel: tf.KernelConfig = {
   backendName: 'webgpu',
   kernelFunc: ({ inputs, attrs, backend }) => {
     const a = attrs as unknown as AdamPackedAttrs;
-    const s = inputs.s as tf.TensorInfo;
-    const g = inputs.g as tf.TensorInfo;
+    const [s, g, h] = ['s', 'g', 'h'].map((k) => inputs[k] as tf.TensorInfo);
     const uniforms: UniformValue[] = [
-      ...adamUniforms(a),
+      ...[a.lr, a.beta1, a.beta2, a.eps, a.decay].map((x): UniformValue => ({ type: 'float32', data: [x] })),
       { type: 'int32', data: [g.shape[0]] },
       { type: 'int32', data: [a.emaOn ? 1 : 0] },
     ];
-    return (backend as WebGpuRunner).runWebGPUProgram(new AdamPackedProgram(s.shape[0]), [s, g], 'float32', uniforms);
+    return (backend as WebGpuRunner).runWebGPUProgram(
+      new AdamPackedProgram(s.shape[0]),
+      [s, g, h],
+      'float32',
+      uniforms,
+    );
   },
 };

@@ -161,7 +161,7 @@ describe('RAPM positions and detach semantics', () => {
     );
     trainer.step(tinyBatch(5)); // move the adapters off zero so the student differs from the teacher
     const batch = tinyBatch(6);
-    const pass = trainer.studentGradients(batch);
+    const pass = trainer.studentGradients(trainer.inputs(batch));
 
     // z_1 (start of slot 1) equals z^phi_0 (the student's end of slot 0) in value
     const starts = await pass.fixed.slotStarts.array();

@@ -18,6 +18,15 @@ import { PackedAdam } from '../train/packed-adam';
 import { DEFAULT_RAPM, type RapmConfig } from './config';
 import { applyHeads, initHeads, pairedHingeLoss, signedHingeLoss } from './discriminator';
 import { FeatureReplay } from './feature-replay';
+import { ReplayedStep } from './replayed-step';
+import {
+  disposeStepTensors,
+  leadRows,
+  stepTensors,
+  stepValues,
+  type StepTensors,
+  type StepValues,
+} from './step-inputs';
 import { initStudentWeights, loraSegmentNames, studentParams, studentParamsFromSegments } from './lora';
 import type { RapmMetrics } from './metrics';
 
@@ -48,6 +57,8 @@ export class RapmTrainer {
   private readonly slots: number;
   /** Past discriminator inputs (features), when cfg.discReplay > 0. */
   private readonly replay: FeatureReplay;
+  /** The iteration captured once and replayed, on webgpu (replayed-step.ts). */
+  private readonly replayed: ReplayedStep;
   readonly cfg: RapmConfig;
 
   constructor(
@@ -72,6 +83,7 @@ export class RapmTrainer {
     this.adamRel = new PackedAdam(discAdam, initHeads(channels, cfg.seed * 2 + 1));
     this.adamAbs = new PackedAdam(discAdam, initHeads(channels, cfg.seed * 2 + 2));
     this.replay = new FeatureReplay(cfg.discReplay, cfg.seed);
+    this.replayed = new ReplayedStep(this);
   }
 
   /** The student's trainable weights: LoRA adapters, or every weight when fully fine-tuned (views owned by the trainer). */
@@ -111,41 +123,94 @@ export class RapmTrainer {
 
   /** One iteration: student update, then both discriminator updates (metrics read back synchronously). */
   step(batch: TrajectoryBatch): RapmMetrics {
-    const { readout, metrics } = this.update(batch);
+    const start = performance.now();
+    const inputs = this.inputs(batch);
     try {
-      return metrics(readout.dataSync());
+      const { readout, metrics } = this.update(inputs);
+      try {
+        return metrics(readout.dataSync(), ++this.iteration, start);
+      } finally {
+        readout.dispose();
+      }
     } finally {
-      readout.dispose();
+      disposeStepTensors(inputs);
     }
   }
 
   /**
    * The same iteration with an asynchronous read-back: on WebGPU a synchronous read stalls the
-   * queue, and in a browser worker it goes through a canvas that can lose the device.
+   * queue, and in a browser worker it goes through a canvas that can lose the device. On webgpu
+   * the iteration is captured once and then replayed (replayed-step.ts) unless that is switched off.
    */
   async stepAsync(batch: TrajectoryBatch): Promise<RapmMetrics> {
-    const { readout, metrics } = this.update(batch);
+    if (this.replayed.applies()) return this.replayed.step(batch);
+    return this.composedStep(batch);
+  }
+
+  /** One iteration through tfjs's ops (the reference path on every backend). */
+  async composedStep(batch: TrajectoryBatch): Promise<RapmMetrics> {
+    const start = performance.now();
+    const inputs = this.inputs(batch);
     try {
-      return metrics(await readout.data());
+      const { readout, metrics } = this.update(inputs);
+      try {
+        return metrics(await readout.data(), ++this.iteration, start);
+      } finally {
+        readout.dispose();
+      }
     } finally {
-      readout.dispose();
+      disposeStepTensors(inputs);
     }
   }
 
-  /** Runs the updates; every number the metrics need is gathered in `readout` (one read back, not a dozen). */
-  private update(batch: TrajectoryBatch): { readout: tf.Tensor1D; metrics: (v: ArrayLike<number>) => RapmMetrics } {
-    const start = performance.now();
-    const b = batch.labels.length;
+  /** The groups whose packed state an iteration replaces, in a fixed order. */
+  stateTensors(): tf.Tensor[] {
+    return [this.adamStudent.packedState, this.adamRel.packedState, this.adamAbs.packedState];
+  }
+
+  /** What changes from this iteration to the next, on the CPU (step-inputs.ts). */
+  stepValues(batch: TrajectoryBatch): StepValues {
+    const { discSteps } = this.cfg;
+    return stepValues(
+      batch,
+      { slots: this.slots, ...this.model.data },
+      {
+        student: this.adamStudent.nextCorrections(),
+        rel: this.adamRel.nextCorrections(discSteps),
+        abs: this.adamAbs.nextCorrections(discSteps),
+      },
+    );
+  }
+
+  /** The same as tensors (the caller owns them). */
+  stepTensors(values: StepValues): StepTensors {
+    return stepTensors(values, { slots: this.slots, ...this.model.data });
+  }
+
+  /** A batch's step inputs as tensors (the caller owns them: disposeStepTensors). */
+  inputs(batch: TrajectoryBatch): StepTensors {
+    return this.stepTensors(this.stepValues(batch));
+  }
+
+  /**
+   * Runs the updates from the iteration's inputs (and nothing else that varies); every number the
+   * metrics need is gathered in `readout` (one read back, not a dozen), which `metrics` decodes.
+   */
+  update(inputs: StepTensors): {
+    readout: tf.Tensor1D;
+    metrics: (v: ArrayLike<number>, iteration: number, start: number) => RapmMetrics;
+  } {
+    const b = inputs.labels.shape[0];
     const n = this.slots;
-    const pass = this.studentGradients(batch);
-    const studentGradNorm = this.updateFlat(this.adamStudent, pass.flatGrad);
+    const pass = this.studentGradients(inputs);
+    const studentGradNorm = this.updateFlat(this.adamStudent, pass.flatGrad, inputs.adamStudent as tf.Tensor1D);
 
     const { fixed } = pass;
     const disc = this.discriminatorStep(
       pass.studentPoint,
       fixed.relativeTarget,
       fixed.teacherPoints,
-      fixed.slotLabelValues,
+      inputs,
       fixed.times.encoder,
     );
     const { terms } = pass;
@@ -157,8 +222,7 @@ export class RapmTrainer {
     );
     tf.dispose([...pieces, studentGradNorm, ...disc.rel.values, ...disc.abs.values]);
     disposePass(pass);
-    const iteration = ++this.iteration;
-    const metrics = (v: ArrayLike<number>): RapmMetrics => {
+    const metrics = (v: ArrayLike<number>, iteration: number, start: number): RapmMetrics => {
       const [loss, gradStudent, relLoss, rel0, rel1, relNorm, absLoss, abs0, abs1, absNorm] = Array.from(
         { length: head },
         (_, i) => v[i],
@@ -190,15 +254,15 @@ export class RapmTrainer {
    * targets are computed first, outside the differentiated function: they are constants to it,
    * which is exactly the method's detach().
    */
-  studentGradients(batch: TrajectoryBatch): StudentPass {
+  studentGradients(inputs: StepTensors): StudentPass {
     const { cfg } = this;
-    const b = batch.labels.length;
-    const fixed = this.prepare(batch);
+    const b = inputs.labels.shape[0];
+    const fixed = this.prepare(inputs);
     // LoRA: the gradient is taken per target with respect to its segment [A | B] (one view of the
     // packed weights each), and the segments' gradients concatenated are the group's flat gradient
     const segments = this.segments();
-    const inputs = segments ?? this.trainable;
-    const names = Object.keys(inputs);
+    const weights = segments ?? this.trainable;
+    const names = Object.keys(weights);
     let studentPoint: tf.Tensor4D | null = null;
     const terms: Record<string, tf.Tensor1D> = {};
     const { value, flatGrad } = tf.tidy(() => {
@@ -233,7 +297,7 @@ export class RapmTrainer {
         ]);
         return tf.div(tf.sum(total), b) as tf.Scalar; // sum over slots, mean over the batch
       };
-      const r = tf.valueAndGrads(f)(names.map((k) => inputs[k]));
+      const r = tf.valueAndGrads(f)(names.map((k) => weights[k]));
       const grads = segments
         ? (tf.concat(r.grads.map((g) => g.reshape([-1]))) as tf.Tensor1D)
         : this.adamStudent.flatten(Object.fromEntries(names.map((k, i) => [k, r.grads[i]])));
@@ -262,59 +326,50 @@ export class RapmTrainer {
    * forward over B + N*B rows (per-sample timesteps; every layer works per sample, so the values
    * are those of two separate passes); the rest of the rollout follows from its first B rows.
    */
-  prepare(batch: TrajectoryBatch): FixedInputs {
-    const b = batch.labels.length;
+  prepare(inputs: StepTensors): FixedInputs {
+    const b = inputs.labels.shape[0];
     const n = this.slots;
-    const { height: h, width: w, channels: c } = this.model.data;
-    const px = h * w * c;
     const times = this.slotTimes(b);
-    const shape = (rows: number): [number, number, number, number] => [rows, h, w, c];
-    const slotLabelValues = Int32Array.from({ length: n * b }, (_, r) => batch.labels[r % b]);
     const { coarseTimesteps: tau } = this.geometry;
     const tensors = tf.tidy(() => {
-      // slot-major rows are gathered on the CPU: uploads, no GPU work
-      const teacherPoints = tf.tensor4d(slotMajorRows(batch.positions, b, n + 1, 1, n, px), shape(n * b));
-      const slotLabels = tf.tensor1d(slotLabelValues, 'int32');
+      const teacherPoints = tf.clone(inputs.teacherPoints) as tf.Tensor4D;
+      const slotLabels = tf.clone(inputs.slotLabels) as tf.Tensor1D;
       const segments = this.segments();
       const student = segments
         ? studentParamsFromSegments(this.teacher, segments, this.cfg.student)
         : studentParams(this.teacher, this.trainable, this.cfg.student);
-      const noise = slotMajorRows(batch.positions, b, n + 1, 0, 1, px);
+      const noise = inputs.noise as tf.Tensor4D;
       // rows of the shared pass: slot 0's rollout step (when there is a next slot), then the Delta points
-      const lead = n > 1 ? b : 0;
+      const lead = leadRows(n, b);
       const fill = (t: number) => new Float32Array(lead).fill(t);
       let input: tf.Tensor4D;
-      if (batch.deltaPositions) {
-        const values = new Float32Array((lead + n * b) * px);
-        if (lead) values.set(noise);
-        values.set(slotMajorRows(batch.deltaPositions, b, n, 0, n, px), lead * px);
-        input = tf.tensor4d(values, shape(lead + n * b));
+      if (inputs.deltaStored) {
+        input = inputs.passRows as tf.Tensor4D;
       } else {
-        const starts = tf.tensor4d(slotMajorRows(batch.positions, b, n + 1, 0, n, px), shape(n * b));
-        const deltaPoints = this.teacherDeltaPoints(starts, slotLabels, times);
-        input = lead ? (tf.concat([tf.tensor4d(noise, shape(b)), deltaPoints]) as tf.Tensor4D) : deltaPoints;
+        const deltaPoints = this.teacherDeltaPoints(inputs.passRows as tf.Tensor4D, slotLabels, times);
+        input = lead ? (tf.concat([noise, deltaPoints]) as tf.Tensor4D) : deltaPoints;
       }
       const shared = this.studentStep(
         student,
         input,
         Float32Array.from([...fill(tau[0]), ...times.delta]),
         Float32Array.from([...fill(tau[1]), ...times.end]),
-        tf.tensor1d(Int32Array.from([...batch.labels.slice(0, lead), ...slotLabelValues]), 'int32'),
+        inputs.passLabels as tf.Tensor1D,
       );
       const relativeTarget = lead ? (shared.slice([lead], [n * b]) as tf.Tensor4D) : shared;
       // the student's own trajectory, no gradient: slot j's start is detach(z^phi_{j-1})
-      const starts: tf.Tensor4D[] = [tf.tensor4d(noise, shape(b))];
+      const starts: tf.Tensor4D[] = [noise];
       if (lead) starts.push(shared.slice([0], [b]) as tf.Tensor4D);
       for (let j = 1; j < n - 1; j++) {
         const t = new Float32Array(b).fill(tau[j]);
         const s = new Float32Array(b).fill(tau[j + 1]);
-        starts.push(this.studentStep(student, starts[j], t, s, tf.tensor1d(batch.labels, 'int32')));
+        starts.push(this.studentStep(student, starts[j], t, s, inputs.labels as tf.Tensor1D));
       }
-      const slotStarts = (starts.length > 1 ? tf.concat(starts) : starts[0]) as tf.Tensor4D;
+      const slotStarts = (starts.length > 1 ? tf.concat(starts) : tf.clone(starts[0])) as tf.Tensor4D;
       const merged: Params = segments ? Object.fromEntries(Object.keys(segments).map((k) => [k, student[k]])) : {};
       return { slotStarts, teacherPoints, relativeTarget, slotLabels, merged };
     });
-    return { ...tensors, slotLabelValues, times };
+    return { ...tensors, times };
   }
 
   /** The EMA weights (or the raw ones when the EMA is off) to sample and export with. */
@@ -399,7 +454,7 @@ export class RapmTrainer {
     fake: tf.Tensor4D,
     relReal: tf.Tensor4D,
     absReal: tf.Tensor4D,
-    labels: Int32Array,
+    inputs: StepTensors,
     encT: Float32Array,
   ) {
     const m = fake.shape[0];
@@ -410,12 +465,18 @@ export class RapmTrainer {
         this.teacher,
         tf.concat([relReal, fake, absReal]) as tf.Tensor4D,
         tf.tensor1d(Float32Array.from([...encT, ...encT, ...encT])),
-        tf.tensor1d(Int32Array.from([...labels, ...labels, ...labels]), 'int32'),
+        inputs.discLabels as tf.Tensor1D,
       ),
     );
     // with a replay, each head also trains on one earlier iteration's rows (the same blocks, same signs)
     const past = this.replay.pick(this.iteration);
-    const update = (adam: PackedAdam, firstBlock: number, realFirst: boolean, weight: number) => {
+    const update = (
+      adam: PackedAdam,
+      corrections: tf.Tensor,
+      firstBlock: number,
+      realFirst: boolean,
+      weight: number,
+    ) => {
       if (weight === 0) return { values: [tf.tensor1d([0]), tf.tensor1d([NaN, NaN]), tf.tensor1d([0])], realFirst };
       const block = (fs: tf.Tensor4D[]) => fs.map((f) => f.slice([firstBlock * m], [2 * m]) as tf.Tensor4D);
       const rows = tf.tidy(() => {
@@ -466,7 +527,9 @@ export class RapmTrainer {
           return { value: value.reshape([1]) as tf.Tensor1D, grads, accuracy };
         });
         tf.dispose(logits!);
-        const norm = this.updateGroup(adam, Object.fromEntries(names.map((n, i) => [n, r.grads[i]])));
+        const h = this.cfg.discSteps === 1 ? corrections : corrections.slice(2 * k, 2);
+        const norm = this.updateGroup(adam, Object.fromEntries(names.map((n, i) => [n, r.grads[i]])), h as tf.Tensor1D);
+        if (h !== corrections) h.dispose();
         tf.dispose(r.grads);
         const step = [r.value, r.accuracy, norm.reshape([1]) as tf.Tensor1D];
         norm.dispose();
@@ -476,8 +539,8 @@ export class RapmTrainer {
       tf.dispose([...rows, sign]);
       return { values, realFirst };
     };
-    const rel = update(this.adamRel, 0, true, this.cfg.lambdaRel);
-    const abs = update(this.adamAbs, 1, false, this.cfg.lambdaAbs);
+    const rel = update(this.adamRel, inputs.adamRel, 0, true, this.cfg.lambdaRel);
+    const abs = update(this.adamAbs, inputs.adamAbs, 1, false, this.cfg.lambdaAbs);
     this.replay.push(feats); // kept for later iterations, or disposed when the replay is off
     return { rel, abs };
   }
@@ -501,21 +564,22 @@ export class RapmTrainer {
    * One Adam step of a packed group from its per-tensor gradients (not disposed here); returns the
    * gradients' global L2 norm, taken from the same flat vector the update reads.
    */
-  private updateGroup(adam: PackedAdam, grads: Params): tf.Scalar {
+  private updateGroup(adam: PackedAdam, grads: Params, corrections: tf.Tensor1D): tf.Scalar {
     const flat = adam.flatten(grads);
-    const norm = this.updateFlat(adam, flat);
+    const norm = this.updateFlat(adam, flat, corrections);
     flat.dispose();
     return norm;
   }
 
   /** The same from the group's flat gradient (not disposed here). */
-  private updateFlat(adam: PackedAdam, flat: tf.Tensor1D): tf.Scalar {
+  private updateFlat(adam: PackedAdam, flat: tf.Tensor1D, corrections: tf.Tensor1D): tf.Scalar {
     const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(flat))) as tf.Scalar);
-    adam.update(flat);
+    adam.update(flat, corrections);
     return norm;
   }
 
   dispose(): void {
+    this.replayed.dispose();
     this.adamStudent.dispose();
     this.adamRel.dispose();
     this.adamAbs.dispose();
@@ -531,8 +595,6 @@ export interface FixedInputs {
   /** z^_n: detach(student step from the Delta point). */
   relativeTarget: tf.Tensor4D;
   slotLabels: tf.Tensor1D;
-  /** The same labels on the CPU. */
-  slotLabelValues: Int32Array;
   /** LoRA targets with the adapters merged in, as the no-gradient passes used them (empty when fully fine-tuned). */
   merged: Params;
   times: SlotTimes;
@@ -574,27 +636,6 @@ interface SlotTimes {
 export function featureChannels(model: ModelConfig): number[] {
   const chs = model.unet.channelMults.map((m) => m * model.unet.baseChannels);
   return [...chs, chs[chs.length - 1]];
-}
-
-/**
- * Slots first .. first+count-1 of B samples stored [B, slots, H, W, C] (`px` values per position),
- * as slot-major rows: slot j's samples at rows (j - first)*B .. (j - first)*B + B - 1.
- */
-function slotMajorRows(
-  values: Float32Array,
-  b: number,
-  slots: number,
-  first: number,
-  count: number,
-  px: number,
-): Float32Array {
-  const out = new Float32Array(count * b * px);
-  for (let j = 0; j < count; j++)
-    for (let i = 0; i < b; i++) {
-      const from = (i * slots + first + j) * px;
-      out.set(values.subarray(from, from + px), (j * b + i) * px);
-    }
-  return out;
 }
 
 /** Per-sample distance [M]: mean squared error, or pseudo-Huber (iCT, c = 0.00054 sqrt(dim)) per pixel. */

@@ -13,7 +13,7 @@
  * them; tf.clone one to keep it longer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_PACKED, adamStepAttrs, type AdamPackedAttrs } from '../kernels/adam-ema';
+import { ADAM_PACKED, adamStepAttrs, biasCorrections, type AdamPackedAttrs } from '../kernels/adam-ema';
 import { useFused } from '../kernels/fused';
 import type { Params } from '../nn/unet';
 import type { AdamOptions } from './adam';
@@ -103,19 +103,60 @@ export class PackedAdam {
     return this.unpack(which === 'ema' ? 3 : 0, '');
   }
 
-  /** One Adam step (and EMA step) with the group's flat gradient `g` (from `flatten`; not disposed here). */
-  update(g: tf.Tensor1D, lr = this.options.lr): void {
-    this.step++;
+  /** The whole state as one flat tensor [p | m | v | ema?] (owned here; replaced by each update). */
+  get packedState(): tf.Tensor1D {
+    return this.packed;
+  }
+
+  /** Bias corrections [c1, c2] of each of the next `count` steps, flat: what `update` reads on the fused path. */
+  nextCorrections(count = 1): Float32Array {
+    return Float32Array.from(
+      { length: 2 * count },
+      (_, i) => biasCorrections(this.options, this.step + 1 + (i >> 1))[i & 1],
+    );
+  }
+
+  /**
+   * One Adam step (and EMA step) with the group's flat gradient `g` (from `flatten`; not disposed
+   * here). `corrections` ([c1, c2] of this step, from `nextCorrections`) is the fused kernel's
+   * input; without it one is made here.
+   */
+  update(g: tf.Tensor1D, corrections?: tf.Tensor1D, lr = this.options.lr): void {
     const decay = this.ema?.decay ?? 0;
-    const attrs: AdamPackedAttrs = { ...adamStepAttrs(this.options, this.step, lr, decay), emaOn: decay > 0 };
-    const next = useFused(ADAM_PACKED)
-      ? (tf.engine().runKernel(ADAM_PACKED, { s: this.packed, g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor1D)
-      : this.composedUpdate(g, attrs);
+    const attrs: AdamPackedAttrs & { c1: number; c2: number } = {
+      ...adamStepAttrs(this.options, this.step + 1, lr, decay),
+      emaOn: decay > 0,
+    };
+    let next: tf.Tensor1D;
+    if (useFused(ADAM_PACKED)) {
+      const h = corrections ?? tf.tensor1d(this.nextCorrections());
+      next = tf
+        .engine()
+        .runKernel(ADAM_PACKED, { s: this.packed, g, h }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor1D;
+      if (h !== corrections) h.dispose();
+    } else {
+      next = this.composedUpdate(g, attrs);
+    }
+    this.step++;
     this.replace(next);
   }
 
+  /**
+   * Counts `steps` updates that ran outside this object (a replayed step wrote the new state into
+   * the packed tensor itself) and drops the views, which show the old state.
+   */
+  advance(steps: number): void {
+    this.step += steps;
+    this.disposeViews();
+  }
+
+  /** Drops the cached views (they are made again when asked for). */
+  dropViews(): void {
+    this.disposeViews();
+  }
+
   /** The fused kernel's arithmetic as tfjs ops over whole blocks (the reference path, every backend). */
-  private composedUpdate(g: tf.Tensor1D, a: AdamPackedAttrs): tf.Tensor1D {
+  private composedUpdate(g: tf.Tensor1D, a: AdamPackedAttrs & { c1: number; c2: number }): tf.Tensor1D {
     return tf.tidy(() => {
       const n = this.size;
       const [p, m0, v0] = [0, 1, 2].map((k) => this.packed.slice(k * n, n));
