@@ -21,7 +21,7 @@ rm -f gpu/*.mjs gpu/*.wasm gpu/webgpu.tar.xz gpu/mnist.tar.xz gpu/run.sh
 banner="import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url';
 import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url);
 const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
-for cli in teacher-train bench-webgpu; do
+for cli in teacher-train bench-webgpu bench-host; do
   node_modules/.bin/esbuild "src/cli/$cli.ts" --bundle --platform=node --format=esm --target=node20 \
     --external:webgpu --log-level=error --banner:js="$banner" --outfile="gpu/$cli.mjs"
 done

@@ -194,6 +194,8 @@ export interface StepCapture<T> {
   run: () => T;
   /** The one tensor replays read back (metrics); alive after `run`, owned by the caller. */
   readout: (result: T) => tf.Tensor;
+  /** Other tensors the step leaves alive for the caller (replays write them too), e.g. gradients. */
+  keep?: (result: T) => tf.Tensor[];
 }
 
 export class StepGraph {
@@ -222,7 +224,9 @@ export class StepGraph {
     try {
       const after = spec.state();
       const readout = spec.readout(result);
+      const kept = (spec.keep?.(result) ?? []).map((t) => bufferOf(backend, t));
       graph = new StepGraph(backend, events, {
+        kept,
         inputBuffers,
         state: before.map((t, i) => ({
           before: beforeBuffers[i],
@@ -245,6 +249,7 @@ export class StepGraph {
     private readonly backend: WebGpuBackendInternals,
     events: Recorded[],
     io: {
+      kept: GPUBuffer[];
       inputBuffers: GPUBuffer[];
       state: { before: GPUBuffer; after: GPUBuffer; replaced: boolean }[];
       stateIds: object[];
@@ -258,7 +263,7 @@ export class StepGraph {
     this.stateIds = io.stateIds;
     const live = liveBuffers(backend);
     const stateBefore = new Map(io.state.filter((s) => s.replaced).map((s) => [s.before, s.after]));
-    const declared = new Set([...io.state.map((s) => s.after), io.readout]);
+    const declared = new Set([...io.state.map((s) => s.after), io.readout, ...io.kept]);
 
     // versions: every write (upload or program output) starts one; reads see the latest
     const latest = new Map<GPUBuffer, Version>();
@@ -399,8 +404,12 @@ export class StepGraph {
     }
   }
 
+  /** Host milliseconds of the last `submit`: writing the inputs, encoding, submitting. */
+  lastSubmitMs = 0;
+
   /** Encodes and submits one replay (host work only: nothing waits on the GPU). */
   submit(values: ArrayBufferView[]): void {
+    const started = performance.now();
     const { backend } = this;
     const { device } = backend;
     if (values.length !== this.inputBuffers.length) {
@@ -437,6 +446,7 @@ export class StepGraph {
     pass.end();
     encoder.copyBufferToBuffer(this.readoutBuffer, 0, this.staging, 0, this.staging.size);
     device.queue.submit([encoder.finish()]);
+    this.lastSubmitMs = performance.now() - started;
   }
 
   dispose(): void {

@@ -45,6 +45,7 @@ interface Captured {
 export class ReplayedStep {
   private captured: Captured | null = null;
   private warm = false;
+  private replays = 0;
   /** The shapes the graph was captured for. */
   private key = '';
   /** Why the capture failed: the trainer then stays on the composed path. */
@@ -68,6 +69,11 @@ export class ReplayedStep {
     return this.captured?.graph.dispatches ?? null;
   }
 
+  /** Host milliseconds of the last replay's encoding and submission (null before the first replay). */
+  get lastSubmitMs(): number | null {
+    return this.captured && this.replays > 0 ? this.captured.graph.lastSubmitMs : null;
+  }
+
   async step(batch: TrajectoryBatch): Promise<RapmMetrics> {
     const start = performance.now();
     const t = this.trainer;
@@ -82,6 +88,7 @@ export class ReplayedStep {
     const c = this.captured;
     if (c && c.graph.holds(t.stateTensors())) {
       const readout = await c.graph.replay(STEP_VALUE_KEYS.map((k) => values[k]));
+      this.replays++;
       [t.adamStudent, t.adamRel, t.adamAbs].forEach((adam, i) => adam.advance(c.steps[i]));
       return c.decode(readout, ++t.iteration, start);
     }
@@ -92,6 +99,7 @@ export class ReplayedStep {
     }
     // the state was replaced (a checkpoint loaded), or nothing is captured yet: capture (again)
     this.release();
+    this.replays = 0;
     const inputs = t.stepTensors(values);
     const groups = [t.adamStudent, t.adamRel, t.adamAbs];
     const stepsBefore = groups.map((g) => g.step);

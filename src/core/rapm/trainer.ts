@@ -58,7 +58,7 @@ export class RapmTrainer {
   /** Past discriminator inputs (features), when cfg.discReplay > 0. */
   private readonly replay: FeatureReplay;
   /** The iteration captured once and replayed, on webgpu (replayed-step.ts). */
-  private readonly replayed: ReplayedStep;
+  readonly replayed: ReplayedStep;
   readonly cfg: RapmConfig;
 
   constructor(
