@@ -5,7 +5,8 @@ const SHOWN = 50;
 
 /**
  * `?diagnostics` only: each training iteration's wall time and, on webgpu, the GPU dispatches the
- * worker issued for it (scripts/bench-dispatches.ts and bench-threads.ts read this table).
+ * worker issued for it and the host time of a replayed step (scripts/bench-dispatches.ts and
+ * bench-threads.ts read this table).
  */
 export function IterationCosts() {
   const costs = useStudio((s) => s.iterationCosts);
@@ -19,14 +20,22 @@ export function IterationCosts() {
             <th scope="col">iteration</th>
             <th scope="col">ms</th>
             <th scope="col">GPU dispatches</th>
+            <th scope="col">host ms (replayed step)</th>
           </tr>
         </thead>
         <tbody>
           {costs.slice(-SHOWN).map((c) => (
-            <tr key={c.iteration} data-iteration={c.iteration} data-ms={c.ms} data-dispatches={c.dispatches ?? ''}>
+            <tr
+              key={c.iteration}
+              data-iteration={c.iteration}
+              data-ms={c.ms}
+              data-dispatches={c.dispatches ?? ''}
+              data-host-ms={c.hostMs ?? ''}
+            >
               <td>{c.iteration}</td>
               <td>{Math.round(c.ms)}</td>
               <td>{c.dispatches ?? '—'}</td>
+              <td>{c.hostMs === null ? '—' : c.hostMs.toFixed(1)}</td>
             </tr>
           ))}
         </tbody>

@@ -39,8 +39,13 @@ export function markIteration(): IterationMark | null {
  * The cost of the iteration begun at `mark` (call it once the iteration's results are read back,
  * so every dispatch of it has been issued). `dispatches` is null when the backend is not webgpu.
  */
-export function iterationCost(mark: IterationMark, runId: string, iteration: number): StudioEvents['iterationCost'] {
+export function iterationCost(
+  mark: IterationMark,
+  runId: string,
+  iteration: number,
+  hostMs: number | null,
+): StudioEvents['iterationCost'] {
   const ms = performance.now() - mark.start;
   const counted = tf.getBackend() === 'webgpu' && mark.dispatches !== null && dispatches !== null;
-  return { runId, iteration, ms, dispatches: counted ? (dispatches ?? 0) - (mark.dispatches ?? 0) : null };
+  return { runId, iteration, ms, dispatches: counted ? (dispatches ?? 0) - (mark.dispatches ?? 0) : null, hostMs };
 }

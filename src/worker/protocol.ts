@@ -304,7 +304,11 @@ export interface StudioEvents {
    * Only with `InitRequest.diagnostics`: one per training iteration, its wall time from the loop's
    * point of view and the `dispatchWorkgroups` calls the worker made in it (null off webgpu).
    */
-  iterationCost: { runId: string; iteration: number; ms: number; dispatches: number | null };
+  /**
+   * `hostMs`: JavaScript time of a replayed step (writing its inputs, encoding, submitting), null
+   * where tfjs ran the iteration's ops (the first two of a run, or not webgpu).
+   */
+  iterationCost: { runId: string; iteration: number; ms: number; dispatches: number | null; hostMs: number | null };
   /** User-facing: says what happened and what to do; stored data is intact. */
   fault: { kind: 'quota' | 'device-lost' | 'worker' | 'storage'; message: string };
 }

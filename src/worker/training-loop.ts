@@ -289,7 +289,10 @@ export class TrainingSession {
         if (first) this.setPhase('compiling GPU programs (the first iteration)');
         const mark = markIteration();
         const m = await driver.step();
-        if (mark) this.emit('iterationCost', iterationCost(mark, run.id, m.iteration));
+        if (mark) {
+          const host = driver.trainer.replayed.lastSubmitMs;
+          this.emit('iterationCost', iterationCost(mark, run.id, m.iteration, host));
+        }
         if (first && !this.pauseRequested && !this.stopRequested) this.setPhase(null);
         first = false;
         run.iteration = m.iteration;
