@@ -3,13 +3,13 @@
 # on a machine with an NVIDIA GPU but no network, npm or Node. Carry `gpu` there and run
 # `bash gpu/run.sh [teacher-train options]` from the repo root (see scripts/gpu-run.sh).
 #
-# Needs here: node_modules with `npm install --no-save webgpu@0.6.2` done (not a dependency:
-# 130 MB, for GPU machines only), apt-get (for the Vulkan loader .debs), xz.
+# Needs here: node_modules with the dev dependency `webgpu` (npm ci), apt-get (for the Vulkan
+# loader .debs), xz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -f node_modules/webgpu/dist/linux-x64/dawn.node ]; then
-  echo "node_modules/webgpu is missing: run 'npm install --no-save webgpu@0.6.2' first" >&2
+  echo "node_modules/webgpu is missing: run 'npm ci' first" >&2
   exit 1
 fi
 
@@ -54,6 +54,7 @@ if ! ls gpu/vk/libvulkan1_*.deb gpu/vk/tools/vulkan-tools_*.deb >/dev/null 2>&1;
 fi
 
 cp scripts/gpu-run.sh gpu/run.sh
+cp scripts/torch-unet-bench.py gpu/
 ls -la gpu gpu/vk gpu/vk/tools
 size=$(du -sb gpu | cut -f1)
 echo "gpu/ is $((size / 1024 / 1024)) MiB ($size bytes); the carried limit is 64 MiB with the work tree"

@@ -2,9 +2,18 @@
 # Copied to gpu/run.sh by scripts/gpu-pack.sh. Run on the GPU machine from the repo root:
 #   bash gpu/run.sh [teacher-train options, e.g. --steps 300 --batch 64]
 # Installs the Vulkan loader from gpu/vk, unpacks Node and dawn.node into /tmp, shows what the
-# machine offers, then runs the WebGPU benchmark and teacher training. Every step prints what it
-# found, so one run tells what works. Results go to $OUT (files there come back from the remote).
+# machine offers, then runs the steps in STEPS. Every step prints what it found, so one run tells
+# what works. Results go to $OUT (files there come back from the remote).
+#   host   npm run bench:host: host ms, dispatches and it/s of the UNet forward, forward+backward
+#          (batch 1/8/32) and the default RAPM iteration, composed and replayed (bench-host.md/.json)
+#   torch  the same UNet in PyTorch where python3 has torch: CUDA eager and CUDA graphs (torch.md)
+#   bench  the older throughput table (bench-webgpu: images/s, GFLOP/s, matMul peak)
+#   train  teacher training on webgpu (checkpoints every minute into $OUT)
 # Environment knobs:
+#   STEPS="host torch"       which of the steps above to run, in order (default "host torch bench")
+#   ADAPTER=gpu|null         bench:host's Dawn adapter: the machine's GPU, or the null backend
+#                            (host cost only; with VK_ICD_FILENAMES at SwiftShader, 'gpu' runs there)
+#   HOST_ARGS="..."          extra bench:host options, e.g. "--iterations 10 --batches 1"
 #   BACKEND=webgpu|wasm|cpu  (default webgpu; wasm checks the rest of the chain on a machine without a GPU)
 #   BENCH_ARGS="..."         extra bench-webgpu options, e.g. "--batches 1,32 --runs 5"
 #   BENCH_TIMEOUT=300 TRAIN_TIMEOUT=900   seconds before each step is stopped (the checkpoint, saved
@@ -67,9 +76,34 @@ cp "$G"/*.mjs "$G"/*.wasm "$R/"
 ldd "$R/node_modules/webgpu/dist/linux-x64/dawn.node"
 
 set -o pipefail
-timeout "${BENCH_TIMEOUT:-300}" "$R/node" "$R/bench-webgpu.mjs" --backend "$BACKEND" $BENCH_ARGS | tee "$OUT/bench.md"
-echo "bench-webgpu exit code: $?"
-timeout "${TRAIN_TIMEOUT:-900}" "$R/node" "$R/teacher-train.mjs" --backend "$BACKEND" \
-  --out "$OUT/teacher.safetensors" --checkpoint "$OUT/checkpoint.safetensors" --checkpoint-minutes 1 "$@"
-echo "teacher-train exit code: $?"
+for step in ${STEPS:-host torch bench}; do
+  case $step in
+  host)
+    timeout "${BENCH_TIMEOUT:-300}" "$R/node" "$R/bench-host.mjs" --adapter "${ADAPTER:-gpu}" \
+      --json "$OUT/bench-host.json" $HOST_ARGS | tee "$OUT/bench-host.md"
+    echo "bench-host exit code: $?"
+    ;;
+  torch)
+    py=$(command -v python3 || true)
+    if [ -n "$py" ] && "$py" -c 'import torch' 2>/dev/null; then
+      dev=$("$py" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
+      graphs=$([ "$dev" = cuda ] && echo --cuda-graphs)
+      timeout "${BENCH_TIMEOUT:-300}" "$py" "$G/torch-unet-bench.py" --device "$dev" $graphs --runs 12 | tee "$OUT/torch.md"
+      echo "torch-unet-bench exit code: $?"
+    else
+      echo "torch: no python3 with torch here, PyTorch rows skipped"
+    fi
+    ;;
+  bench)
+    timeout "${BENCH_TIMEOUT:-300}" "$R/node" "$R/bench-webgpu.mjs" --backend "$BACKEND" $BENCH_ARGS | tee "$OUT/bench.md"
+    echo "bench-webgpu exit code: $?"
+    ;;
+  train)
+    timeout "${TRAIN_TIMEOUT:-900}" "$R/node" "$R/teacher-train.mjs" --backend "$BACKEND" \
+      --out "$OUT/teacher.safetensors" --checkpoint "$OUT/checkpoint.safetensors" --checkpoint-minutes 1 "$@"
+    echo "teacher-train exit code: $?"
+    ;;
+  *) echo "unknown step '$step' in STEPS" ;;
+  esac
+done
 ls -la "$OUT"

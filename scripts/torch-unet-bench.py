@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer of `npm run bench`'s UNet rows: the same MNIST UNet (src/core/nn/unet.ts,
-MNIST_UNET, 475,489 parameters) ported op for op, timed forward and forward+backward on one
-thread. Optional: CI does not run it. Needs PyTorch (Debian: `apt-get install python3-torch`,
-then run with /usr/bin/python3, which sees Debian's packages).
+"""PyTorch peer of `npm run bench`'s and `npm run bench:host`'s UNet rows: the same MNIST UNet
+(src/core/nn/unet.ts, MNIST_UNET, 475,489 parameters) ported op for op, timed forward and
+forward+backward, on one CPU thread or on CUDA (eager, and with --cuda-graphs also captured once
+and replayed with torch.cuda.graph, the replay our webgpu step graph imitates). Optional: CI does
+not run it. Needs PyTorch (Debian: `apt-get install python3-torch`, then run with /usr/bin/python3,
+which sees Debian's packages); scripts/gpu-run.sh runs it on a GPU machine where torch exists.
 
     /usr/bin/python3 scripts/torch-unet-bench.py [--batches 1,8,32] [--runs 5] [--adam]
+        [--device cpu|cuda] [--cuda-graphs]
 
 Prints one markdown row per batch: median wall ms and median CPU ms of the process (the CPU
 time is what to compare on a shared machine), forward and forward+backward. The loss is
@@ -112,13 +115,20 @@ class UNet(nn.Module):
         return self.out_conv(F.silu(self.out_norm(h)))
 
 
+def sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def median_ms(runs, once):
     for _ in range(2):
         once()
+    sync()
     wall, cpu = [], []
     for _ in range(runs):
         w0, c0 = time.perf_counter(), time.process_time()
         once()
+        sync()
         wall.append((time.perf_counter() - w0) * 1e3)
         cpu.append((time.process_time() - c0) * 1e3)
     return sorted(wall)[runs // 2], sorted(cpu)[runs // 2]
@@ -129,34 +139,67 @@ def main():
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--adam", action="store_true", help="include an Adam step in forward+backward")
+    ap.add_argument("--device", default="cpu", help="cpu (one thread) or cuda")
+    ap.add_argument("--cuda-graphs", action="store_true", help="also time both passes as CUDA graph replays")
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    dev = torch.device(a.device)
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
     torch.manual_seed(0)
-    model = UNet()
+    model = UNet().to(dev)
     n = sum(p.numel() for p in model.parameters())
-    print(f"# torch {torch.__version__}, {torch.get_num_threads()} thread, UNet {n:,} parameters")
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4) if a.adam else None
-    print("| batch | fwd ms | fwd cpu ms | fwd+bwd ms | fwd+bwd cpu ms |")
-    print("|---:|---:|---:|---:|---:|")
+    where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{torch.get_num_threads()} CPU thread"
+    print(f"# torch {torch.__version__} on {where}, UNet {n:,} parameters")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, capturable=a.cuda_graphs) if a.adam else None
+    graphs = a.cuda_graphs and dev.type == "cuda"
+    extra = " graph fwd ms | graph fwd+bwd ms |" if graphs else ""
+    print(f"| batch | fwd ms | fwd cpu ms | fwd+bwd ms | fwd+bwd cpu ms |{extra}")
+    print("|---:|---:|---:|---:|---:|" + ("---:|---:|" if graphs else ""))
     for b in [int(s) for s in a.batches.split(",")]:
         g = torch.Generator().manual_seed(b)
-        x = torch.randn(b, 1, SIZE, SIZE, generator=g)
-        t = torch.rand(b, generator=g) * 1000
-        labels = torch.randint(0, CLASSES, (b,), generator=g)
+        x = torch.randn(b, 1, SIZE, SIZE, generator=g).to(dev)
+        t = (torch.rand(b, generator=g) * 1000).to(dev)
+        labels = torch.randint(0, CLASSES, (b,), generator=g).to(dev)
 
         def fwd():
             with torch.no_grad():
                 model(x, t, labels)
 
-        def fwd_bwd():
-            model.zero_grad(set_to_none=True)
+        def fwd_bwd(zero=True):
+            if zero:
+                model.zero_grad(set_to_none=True)
             torch.mean(model(x, t, labels) ** 2).backward()
             if opt:
                 opt.step()
 
         f, fc = median_ms(a.runs, fwd)
         fb, fbc = median_ms(a.runs, fwd_bwd)
-        print(f"| {b} | {f:.2f} | {fc:.2f} | {fb:.2f} | {fbc:.2f} |")
+        row = f"| {b} | {f:.2f} | {fc:.2f} | {fb:.2f} | {fbc:.2f} |"
+        if graphs:
+            gf, gfb = graph_times(a.runs, fwd, fwd_bwd, model)
+            row += f" {gf:.2f} | {gfb:.2f} |"
+        print(row)
+
+
+def graph_times(runs, fwd, fwd_bwd, model):
+    """Both passes captured once with torch.cuda.graph (static inputs) and timed as replays
+    (the recipe of PyTorch's CUDA graphs notes: warm up on a side stream, grads set to None
+    before the capture and not inside it)."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fwd()
+            fwd_bwd()
+    torch.cuda.current_stream().wait_stream(stream)
+    gf = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(gf):
+        fwd()
+    model.zero_grad(set_to_none=True)
+    gfb = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(gfb):
+        fwd_bwd(zero=False)
+    return median_ms(runs, gf.replay)[0], median_ms(runs, gfb.replay)[0]
 
 
 if __name__ == "__main__":
