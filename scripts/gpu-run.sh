@@ -84,8 +84,12 @@ for step in ${STEPS:-host torch bench}; do
     echo "bench-host exit code: $?"
     ;;
   torch)
-    py=$(command -v python3 || true)
-    if [ -n "$py" ] && "$py" -c 'import torch' 2>/dev/null; then
+    # the first python3 that has torch (a pyenv python3 first on PATH may not see the system's)
+    py=
+    for c in python3 /usr/bin/python3; do
+      if command -v "$c" >/dev/null && "$c" -c 'import torch' 2>/dev/null; then py=$(command -v "$c") && break; fi
+    done
+    if [ -n "$py" ]; then
       dev=$("$py" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
       graphs=$([ "$dev" = cuda ] && echo --cuda-graphs)
       timeout "${BENCH_TIMEOUT:-300}" "$py" "$G/torch-unet-bench.py" --device "$dev" $graphs --runs 12 | tee "$OUT/torch.md"
