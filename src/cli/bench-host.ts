@@ -243,23 +243,33 @@ async function main(): Promise<void> {
     .map((s) => num(s.trim(), 'batches'));
   const floor = await floorUs(backend.device, runs);
   const rows: Row[] = [{ row: 'floor (1,000 dispatches)', path: 'raw', dispatches: 1000, hostMs: floor, wallMs: NaN }];
-  const params = initUnetParams(MNIST_UNET, 0);
-  for (const b of batches) {
-    rows.push(...(await unetRows(params, b, false, runs)));
-    rows.push(...(await unetRows(params, b, true, runs)));
-  }
-  tf.dispose(Object.values(params));
-  rows.push(...(await rapmRows(num(args.iterations, 'iterations'))));
-
+  // rows print as they are measured, so a run stopped by a timeout still leaves what it measured
   console.log(`# host cost on ${description}`);
   console.log(`node ${process.version}, tfjs ${tf.version.tfjs}; floor ${floor.toFixed(2)} us per dispatch\n`);
   console.log('| step | path | dispatches | host ms | wall ms | it/s | host / floor |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
-  for (const r of rows.slice(1)) {
-    const ratio = r.hostMs / ((r.dispatches * floor) / 1000);
-    const cells = [r.row, r.path, r.dispatches, r.hostMs.toFixed(2), r.wallMs.toFixed(2), (1000 / r.wallMs).toFixed(1)];
-    console.log(`| ${cells.join(' | ')} | ${ratio.toFixed(1)}x |`);
+  const print = (measured: Row[]) => {
+    for (const r of measured) {
+      rows.push(r);
+      const ratio = r.hostMs / ((r.dispatches * floor) / 1000);
+      const cells = [
+        r.row,
+        r.path,
+        r.dispatches,
+        r.hostMs.toFixed(2),
+        r.wallMs.toFixed(2),
+        (1000 / r.wallMs).toFixed(1),
+      ];
+      console.log(`| ${cells.join(' | ')} | ${ratio.toFixed(1)}x |`);
+    }
+  };
+  const params = initUnetParams(MNIST_UNET, 0);
+  for (const b of batches) {
+    print(await unetRows(params, b, false, runs));
+    print(await unetRows(params, b, true, runs));
   }
+  tf.dispose(Object.values(params));
+  print(await rapmRows(num(args.iterations, 'iterations')));
   console.log(`\ntensors left: ${tf.memory().numTensors}`);
   if (args.json) {
     await writeFile(String(args.json), JSON.stringify({ description, floorUs: floor, rows }, null, 1));
