@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setFusedKernels } from '../core/kernels/fused';
+import { setStepReplay } from '../core/rapm/replayed-step';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 import type { ModelConfig } from '../core/model-config';
@@ -338,6 +339,43 @@ async function rapmChecks(): Promise<Check[]> {
   }
 }
 
+/**
+ * Three RAPM iterations on the tiny model with the replayed step off and on (iteration 1 warms up,
+ * 2 is captured, 3 replayed): metrics and the whole packed state after each path, and whether
+ * the replay engaged (its dispatch count, null if it never captured; the reason if it failed).
+ */
+async function replayChecks(): Promise<{ checks: Check[]; dispatches: number | null; failure: string | null }> {
+  const teacher = noisyTeacher(TINY);
+  const run = async (on: boolean) => {
+    setStepReplay(on);
+    const trainer = new RapmTrainer(TINY, teacher, TINY_GEOMETRY, DEFAULT_RAPM);
+    const metrics: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const m = await trainer.stepAsync(batchOf(TINY, 2, 10 + i));
+      metrics.push(m.studentLoss, m.discLossRel, m.discLossAbs, m.gradNorm.student, m.gradNorm.rel, m.gradNorm.abs);
+    }
+    const state = await Promise.all(trainer.stateTensors().map((t) => t.data() as Promise<Float32Array>));
+    const out = { metrics, state, dispatches: trainer.replayed.dispatches, failure: trainer.replayed.failure };
+    trainer.dispose();
+    return out;
+  };
+  try {
+    const composed = await run(false);
+    const replayed = await run(true);
+    const checks = [
+      { name: 'replayed rapm metrics, 3 iterations', relError: relError(replayed.metrics, composed.metrics) },
+      ...['student', 'rel heads', 'abs heads'].map((g, i) => ({
+        name: `replayed rapm packed state, ${g}`,
+        relError: relError(replayed.state[i], composed.state[i]),
+      })),
+    ];
+    return { checks, dispatches: replayed.dispatches, failure: replayed.failure };
+  } finally {
+    setStepReplay(true);
+    tf.dispose(Object.values(teacher));
+  }
+}
+
 /** The whole tiny UNet at batch 2: its output and the gradient of every parameter. */
 async function unetChecks(): Promise<Check[]> {
   const teacher = noisyTeacher(TINY);
@@ -429,7 +467,8 @@ type Step = 'unetForward' | 'unetForwardBackward' | 'rapmIteration';
 
 /**
  * The WebGPU programs one run of `step` dispatches, by the name tfjs or this project gives them
- * (shader key up to its first parameter), most frequent first: each run is one dispatch.
+ * (shader key up to its first parameter), most frequent first: each run is one dispatch. The
+ * RAPM iteration runs composed here (a replay dispatches the same programs without tfjs).
  */
 async function programs(step: Step): Promise<[string, number][]> {
   const steps: Record<Step, () => Promise<unknown>> = { unetForward, unetForwardBackward, rapmIteration };
@@ -442,9 +481,12 @@ async function programs(step: Step): Promise<[string, number][]> {
     counts.set(name, (counts.get(name) ?? 0) + 1);
     return original.call(this, program, ...rest);
   };
+  // a replayed step runs no tfjs program: count the composed path's
+  setStepReplay(false);
   try {
     await steps[step]();
   } finally {
+    setStepReplay(true);
     delete (backend as Partial<Runner>).runWebGPUProgram;
   }
   return [...counts].sort((a, b) => b[1] - a[1]);
@@ -468,6 +510,7 @@ const api = {
     ...(await loraChecks()),
     ...(await rapmChecks()),
   ],
+  replay: replayChecks,
   tensorCounts,
   setFused: setFusedKernels,
   unetForward,
