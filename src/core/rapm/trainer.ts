@@ -13,10 +13,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { Ddim } from '../diffusion/ddim';
 import { modelDdim } from '../diffusion/model-sampling';
 import type { ModelConfig } from '../model-config';
-import { applyUnet, unetEncoder, type Params } from '../nn/unet';
+import { applyUnet, type Params } from '../nn/unet';
 import { PackedAdam } from '../train/packed-adam';
 import { DEFAULT_RAPM, type RapmConfig } from './config';
-import { applyHeads, initHeads, pairedHingeLoss, signedHingeLoss } from './discriminator';
+import { initHeads } from './discriminator';
+import { updateDiscriminators } from './discriminator-step';
+import { studentTerms } from './loss-terms';
+import { packReadout, readMetrics } from './readout';
+import { slotTimes, type SlotTimes } from './slot-geometry';
 import { FeatureReplay } from './feature-replay';
 import { ReplayedStep } from './replayed-step';
 import {
@@ -200,52 +204,34 @@ export class RapmTrainer {
     readout: tf.Tensor1D;
     metrics: (v: ArrayLike<number>, iteration: number, start: number) => RapmMetrics;
   } {
-    const b = inputs.labels.shape[0];
-    const n = this.slots;
+    // method steps 2-5 (docs/method.md, "One iteration"): the rollout and both targets without
+    // gradient, then the student's batched pass over the N slots, its loss and gradient
     const pass = this.studentGradients(inputs);
-    const studentGradNorm = this.updateFlat(this.adamStudent, pass.flatGrad, inputs.adamStudent as tf.Tensor1D);
-
+    // step 5's Adam step on the student, with step 7's EMA in the same update
+    const gradStudent = this.adamStudent.updateWithNorm(pass.flatGrad, inputs.adamStudent as tf.Tensor1D);
+    // step 6: both discriminators on one encoder pass over [z^; detach(z^phi); z~]
     const { fixed } = pass;
-    const disc = this.discriminatorStep(
+    const { model, teacher, cfg, adamRel, adamAbs, iteration } = this;
+    const disc = updateDiscriminators(
+      { model, teacher, cfg, adamRel, adamAbs, iteration, replay: this.replay },
       pass.studentPoint,
       fixed.relativeTarget,
       fixed.teacherPoints,
-      inputs,
+      inputs.discLabels as tf.Tensor1D,
       fixed.times.encoder,
+      { rel: inputs.adamRel, abs: inputs.adamAbs },
     );
-    const { terms } = pass;
-    // [loss, gradStudent, rel: loss, 2 accuracies, norm, abs: the same], then the per-sample terms
-    const pieces = [pass.loss.reshape([1]), studentGradNorm.reshape([1]), ...disc.rel.values, ...disc.abs.values];
-    const head = 10;
-    const readout = tf.tidy(
-      () => tf.concat([...pieces, terms.advRel, terms.advAbs, terms.regRel, terms.regAbs]) as tf.Tensor1D,
-    );
-    tf.dispose([...pieces, studentGradNorm, ...disc.rel.values, ...disc.abs.values]);
+    const readout = packReadout({ studentLoss: pass.loss, gradStudent, ...disc, terms: pass.terms });
+    tf.dispose([gradStudent, ...disc.rel.values, ...disc.abs.values]);
     disposePass(pass);
-    const metrics = (v: ArrayLike<number>, iteration: number, start: number): RapmMetrics => {
-      const [loss, gradStudent, relLoss, rel0, rel1, relNorm, absLoss, abs0, abs1, absNorm] = Array.from(
-        { length: head },
-        (_, i) => v[i],
-      );
-      const [relReal, relFake] = disc.rel.realFirst ? [rel0, rel1] : [rel1, rel0];
-      const [absReal, absFake] = disc.abs.realFirst ? [abs0, abs1] : [abs1, abs0];
-      const perSlot = (k: number) =>
-        slotMeans(
-          Array.from({ length: n * b }, (_, i) => v[head + k * n * b + i]),
-          n,
-          b,
-        );
-      return {
-        iteration,
-        studentLoss: loss,
-        perSlot: { advRel: perSlot(0), advAbs: perSlot(1), regRel: perSlot(2), regAbs: perSlot(3) },
-        discLossRel: relLoss,
-        discLossAbs: absLoss,
-        accuracy: { relReal, relFake, absReal, absFake },
-        gradNorm: { student: gradStudent, rel: relNorm, abs: absNorm },
-        ms: performance.now() - start,
-      };
+    const layout = {
+      slots: this.slots,
+      batch: inputs.labels.shape[0],
+      relRealFirst: disc.rel.realFirst,
+      absRealFirst: disc.abs.realFirst,
     };
+    const metrics = (v: ArrayLike<number>, iteration: number, start: number) =>
+      readMetrics(v, layout, iteration, performance.now() - start);
     return { readout, metrics };
   }
 
@@ -281,7 +267,8 @@ export class RapmTrainer {
           segments ? (name) => !(name in segments) : undefined,
         );
         studentPoint = tf.keep(zphi);
-        const t = this.studentTerms(
+        const t = studentTerms(
+          this,
           zphi,
           fixed.relativeTarget,
           fixed.teacherPoints,
@@ -329,7 +316,7 @@ export class RapmTrainer {
   prepare(inputs: StepTensors): FixedInputs {
     const b = inputs.labels.shape[0];
     const n = this.slots;
-    const times = this.slotTimes(b);
+    const times = slotTimes(this.geometry, b);
     const { coarseTimesteps: tau } = this.geometry;
     const tensors = tf.tidy(() => {
       const teacherPoints = tf.clone(inputs.teacherPoints) as tf.Tensor4D;
@@ -416,168 +403,6 @@ export class RapmTrainer {
     });
   }
 
-  /** Per-sample student loss terms [N*B]: adversarial (-D) and regression distances. */
-  private studentTerms(
-    zphi: tf.Tensor4D,
-    relTarget: tf.Tensor4D,
-    absTarget: tf.Tensor4D,
-    labels: tf.Tensor1D,
-    encT: Float32Array,
-  ) {
-    const { cfg } = this;
-    const m = zphi.shape[0];
-    const zeros = tf.zeros([m]) as tf.Tensor1D;
-    let advRel = zeros;
-    let advAbs = zeros;
-    if (cfg.lambdaRel > 0 || cfg.lambdaAbs > 0) {
-      const feats = unetEncoder(this.model.unet, this.teacher, zphi, tf.tensor1d(encT), labels, true);
-      const groups = this.model.unet.groups;
-      if (cfg.lambdaRel > 0) advRel = tf.neg(tf.mean(applyHeads(this.headsRel, feats, groups, true), 1));
-      if (cfg.lambdaAbs > 0) advAbs = tf.neg(tf.mean(applyHeads(this.headsAbs, feats, groups, true), 1));
-    }
-    return {
-      advRel,
-      advAbs,
-      regRel: distance(zphi, relTarget, cfg.distance),
-      regAbs: distance(zphi, absTarget, cfg.distance),
-    };
-  }
-
-  /**
-   * Both discriminators' updates on ONE teacher-encoder pass over [relative real; fake; absolute
-   * real]: each discriminator's real and fake inputs are two adjacent blocks of rows, so its heads
-   * run once over both, and the hinge loss and both accuracies come from that one logit map.
-   * Returns, per discriminator, [loss], [accuracy on its first block, on its second], [gradient
-   * norm] (measured at the first of the discSteps updates) and which block is the real one.
-   */
-  private discriminatorStep(
-    fake: tf.Tensor4D,
-    relReal: tf.Tensor4D,
-    absReal: tf.Tensor4D,
-    inputs: StepTensors,
-    encT: Float32Array,
-  ) {
-    const m = fake.shape[0];
-    const groups = this.model.unet.groups;
-    const feats = tf.tidy(() =>
-      unetEncoder(
-        this.model.unet,
-        this.teacher,
-        tf.concat([relReal, fake, absReal]) as tf.Tensor4D,
-        tf.tensor1d(Float32Array.from([...encT, ...encT, ...encT])),
-        inputs.discLabels as tf.Tensor1D,
-      ),
-    );
-    // with a replay, each head also trains on one earlier iteration's rows (the same blocks, same signs)
-    const past = this.replay.pick(this.iteration);
-    const update = (
-      adam: PackedAdam,
-      corrections: tf.Tensor,
-      firstBlock: number,
-      realFirst: boolean,
-      weight: number,
-    ) => {
-      if (weight === 0) return { values: [tf.tensor1d([0]), tf.tensor1d([NaN, NaN]), tf.tensor1d([0])], realFirst };
-      const block = (fs: tf.Tensor4D[]) => fs.map((f) => f.slice([firstBlock * m], [2 * m]) as tf.Tensor4D);
-      const rows = tf.tidy(() => {
-        const now = block(feats);
-        if (!past) return now;
-        const then = block(past);
-        return now.map((f, i) => tf.concat([f, then[i]]) as tf.Tensor4D);
-      });
-      const copies = past ? 2 : 1;
-      const paired = this.cfg.discLoss === 'paired';
-      // +1 on the real rows, -1 on the fake ones
-      const sign = tf.tensor2d(
-        Float32Array.from({ length: 2 * m * copies }, (_, r) => (r % (2 * m) < m === realFirst ? 1 : -1)),
-        [2 * m * copies, 1],
-      );
-      const names = adam.names;
-      let values: tf.Tensor1D[] = [];
-      for (let k = 0; k < this.cfg.discSteps; k++) {
-        const current = adam.params;
-        let logits: tf.Tensor2D | null = null;
-        const r = tf.tidy(() => {
-          const f = (...ws: tf.Tensor[]) => {
-            const p = Object.fromEntries(names.map((n, i) => [n, ws[i]]));
-            const d = applyHeads(p, rows, groups);
-            logits = tf.keep(d);
-            if (!paired) return signedHingeLoss(d, sign);
-            // the replayed rows form their own pairs: each 2M-row block is scored alone
-            const losses = Array.from({ length: copies }, (_, k) =>
-              pairedHingeLoss(d.slice([2 * m * k, 0], [2 * m, -1]), realFirst),
-            );
-            return (copies === 1 ? losses[0] : tf.div(tf.addN(losses), copies)) as tf.Scalar;
-          };
-          const { value, grads } = tf.valueAndGrads(f)(names.map((n) => current[n]));
-          // a row counts as right when its mean logit has its block's sign (> 0 real, < 0 fake); paired,
-          // a pair counts as right when its real row's mean logit is the larger (both numbers that share).
-          // The accuracies are the current iteration's rows only.
-          const mean = tf.mean(logits!, 1, true).slice([0, 0], [2 * m, 1]);
-          let accuracy: tf.Tensor1D;
-          if (paired) {
-            const a = mean.slice([0, 0], [m, 1]);
-            const b = mean.slice([m, 0], [m, 1]);
-            const share = tf.mean(tf.cast(tf.greater(realFirst ? tf.sub(a, b) : tf.sub(b, a), 0), 'float32'));
-            accuracy = tf.stack([share, share]) as tf.Tensor1D;
-          } else {
-            const right = tf.greater(tf.mul(mean, sign.slice([0, 0], [2 * m, 1])), 0);
-            accuracy = tf.mean(tf.cast(right, 'float32').reshape([2, m]), 1) as tf.Tensor1D;
-          }
-          return { value: value.reshape([1]) as tf.Tensor1D, grads, accuracy };
-        });
-        tf.dispose(logits!);
-        const h = this.cfg.discSteps === 1 ? corrections : corrections.slice(2 * k, 2);
-        const norm = this.updateGroup(adam, Object.fromEntries(names.map((n, i) => [n, r.grads[i]])), h as tf.Tensor1D);
-        if (h !== corrections) h.dispose();
-        tf.dispose(r.grads);
-        const step = [r.value, r.accuracy, norm.reshape([1]) as tf.Tensor1D];
-        norm.dispose();
-        if (k === 0) values = step;
-        else tf.dispose(step);
-      }
-      tf.dispose([...rows, sign]);
-      return { values, realFirst };
-    };
-    const rel = update(this.adamRel, inputs.adamRel, 0, true, this.cfg.lambdaRel);
-    const abs = update(this.adamAbs, inputs.adamAbs, 1, false, this.cfg.lambdaAbs);
-    this.replay.push(feats); // kept for later iterations, or disposed when the replay is off
-    return { rel, abs };
-  }
-
-  /** Per-sample times of the N*B slot rows (slot-major). */
-  private slotTimes(b: number): SlotTimes {
-    const { coarseTimesteps: tau, deltaTimesteps } = this.geometry;
-    const n = this.slots;
-    const rows = (f: (j: number) => number) => Float32Array.from({ length: n * b }, (_, r) => f(Math.floor(r / b)));
-    const end = (j: number) => (j + 1 < n ? tau[j + 1] : -1);
-    return {
-      start: rows((j) => tau[j]),
-      delta: rows((j) => deltaTimesteps[j]),
-      end: rows(end),
-      // the discriminators look at each point at its own time; the final clean point at t = 0
-      encoder: rows((j) => Math.max(end(j), 0)),
-    };
-  }
-
-  /**
-   * One Adam step of a packed group from its per-tensor gradients (not disposed here); returns the
-   * gradients' global L2 norm, taken from the same flat vector the update reads.
-   */
-  private updateGroup(adam: PackedAdam, grads: Params, corrections: tf.Tensor1D): tf.Scalar {
-    const flat = adam.flatten(grads);
-    const norm = this.updateFlat(adam, flat, corrections);
-    flat.dispose();
-    return norm;
-  }
-
-  /** The same from the group's flat gradient (not disposed here). */
-  private updateFlat(adam: PackedAdam, flat: tf.Tensor1D, corrections: tf.Tensor1D): tf.Scalar {
-    const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(flat))) as tf.Scalar);
-    adam.update(flat, corrections);
-    return norm;
-  }
-
   dispose(): void {
     this.replayed.dispose();
     this.adamStudent.dispose();
@@ -625,33 +450,8 @@ export function disposePass(pass: StudentPass): void {
   ]);
 }
 
-interface SlotTimes {
-  start: Float32Array;
-  delta: Float32Array;
-  end: Float32Array;
-  encoder: Float32Array;
-}
-
 /** Channels of the teacher encoder's feature maps: one per level, then the mid block. */
 export function featureChannels(model: ModelConfig): number[] {
   const chs = model.unet.channelMults.map((m) => m * model.unet.baseChannels);
   return [...chs, chs[chs.length - 1]];
-}
-
-/** Per-sample distance [M]: mean squared error, or pseudo-Huber (iCT, c = 0.00054 sqrt(dim)) per pixel. */
-function distance(a: tf.Tensor4D, b: tf.Tensor4D, kind: RapmConfig['distance']): tf.Tensor1D {
-  const m = a.shape[0];
-  const sq = tf.sum(tf.squaredDifference(a, b).reshape([m, -1]), 1);
-  const dim = a.size / m;
-  if (kind === 'mse') return tf.div(sq, dim) as tf.Tensor1D;
-  const c = 0.00054 * Math.sqrt(dim);
-  return tf.div(tf.sub(tf.sqrt(tf.add(sq, c * c)), c), Math.sqrt(dim)) as tf.Tensor1D;
-}
-
-function slotMeans(values: ArrayLike<number>, n: number, b: number): number[] {
-  return Array.from({ length: n }, (_, j) => {
-    let s = 0;
-    for (let i = 0; i < b; i++) s += values[j * b + i];
-    return s / b;
-  });
 }

@@ -141,6 +141,13 @@ export class PackedAdam {
     this.replace(next);
   }
 
+  /** `update`, returning the gradient's global L2 norm (taken from the same flat vector the update reads). */
+  updateWithNorm(g: tf.Tensor1D, corrections?: tf.Tensor1D): tf.Scalar {
+    const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(g))) as tf.Scalar);
+    this.update(g, corrections);
+    return norm;
+  }
+
   /**
    * Counts `steps` updates that ran outside this object (a replayed step wrote the new state into
    * the packed tensor itself) and drops the views, which show the old state.

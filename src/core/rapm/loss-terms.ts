@@ -1,0 +1,68 @@
+/**
+ * The student's loss terms (docs/method.md, "One iteration", step 5), per sample over the N*B
+ * slot rows: the adversarial terms -mean D_rel(z^phi) and -mean D_abs(z^phi) through the frozen
+ * teacher encoder and each discriminator's heads, and the regression distances d(z^phi, z^) and
+ * d(z^phi, z~). The weights lambda and mu are applied by the caller.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../model-config';
+import { unetEncoder, type Params } from '../nn/unet';
+import type { RapmConfig } from './config';
+import { applyHeads } from './discriminator';
+
+export interface StudentTerms {
+  advRel: tf.Tensor1D;
+  advAbs: tf.Tensor1D;
+  regRel: tf.Tensor1D;
+  regAbs: tf.Tensor1D;
+}
+
+export interface TermContext {
+  model: ModelConfig;
+  teacher: Params;
+  cfg: RapmConfig;
+  headsRel: Params;
+  headsAbs: Params;
+}
+
+/**
+ * Per-sample terms [N*B] of `studentPoint` (z^phi) against `relativeTarget` (z^) and
+ * `teacherPoint` (z~); `encoderTimes` are the times the discriminators see each row at. A
+ * discriminator whose lambda is 0 is not evaluated (its term is 0).
+ */
+export function studentTerms(
+  ctx: TermContext,
+  studentPoint: tf.Tensor4D,
+  relativeTarget: tf.Tensor4D,
+  teacherPoint: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  encoderTimes: Float32Array,
+): StudentTerms {
+  const { cfg, model } = ctx;
+  const m = studentPoint.shape[0];
+  const zeros = tf.zeros([m]) as tf.Tensor1D;
+  let advRel = zeros;
+  let advAbs = zeros;
+  if (cfg.lambdaRel > 0 || cfg.lambdaAbs > 0) {
+    const feats = unetEncoder(model.unet, ctx.teacher, studentPoint, tf.tensor1d(encoderTimes), labels, true);
+    const groups = model.unet.groups;
+    if (cfg.lambdaRel > 0) advRel = tf.neg(tf.mean(applyHeads(ctx.headsRel, feats, groups, true), 1));
+    if (cfg.lambdaAbs > 0) advAbs = tf.neg(tf.mean(applyHeads(ctx.headsAbs, feats, groups, true), 1));
+  }
+  return {
+    advRel,
+    advAbs,
+    regRel: distance(studentPoint, relativeTarget, cfg.distance),
+    regAbs: distance(studentPoint, teacherPoint, cfg.distance),
+  };
+}
+
+/** Per-sample distance [M]: mean squared error, or pseudo-Huber (iCT, c = 0.00054 sqrt(dim)) per pixel. */
+export function distance(a: tf.Tensor4D, b: tf.Tensor4D, kind: RapmConfig['distance']): tf.Tensor1D {
+  const m = a.shape[0];
+  const sq = tf.sum(tf.squaredDifference(a, b).reshape([m, -1]), 1);
+  const dim = a.size / m;
+  if (kind === 'mse') return tf.div(sq, dim) as tf.Tensor1D;
+  const c = 0.00054 * Math.sqrt(dim);
+  return tf.div(tf.sub(tf.sqrt(tf.add(sq, c * c)), c), Math.sqrt(dim)) as tf.Tensor1D;
+}
