@@ -5,7 +5,7 @@
  * (MNIST UNet, the loss of `npm run bench`) timed by this process's CPU time, summed by kernel
  * name, then the costliest kernel + input-shape combinations. CPU time rather than tf.profile's
  * wall time, so that a shared machine's waits do not land on whichever kernel was running.
- * Kernels are timed at the registry, so the wasm replacements of src/core/nn/wasm-kernels.ts are
+ * Kernels are timed at the registry, so the wasm replacements of src/core/kernels/wasm-kernels.ts are
  * timed as what the engine calls (their inner calls are not counted twice).
  */
 import * as tf from '@tensorflow/tfjs';

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
-import { installWasmKernels } from '../core/nn/wasm-kernels';
+import { installWasmKernels } from '../core/kernels/wasm-kernels';
 
 export type NodeBackend = 'wasm' | 'webgpu' | 'cpu';
 export const NODE_BACKENDS: readonly NodeBackend[] = ['wasm', 'webgpu', 'cpu'];

@@ -11,7 +11,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
-import { installWasmKernels } from '../core/nn/wasm-kernels';
+import { installWasmKernels } from '../core/kernels/wasm-kernels';
 import type { AdapterSummary, BackendAttempt, BackendName } from './protocol';
 
 /** Raised when no backend works at all; the message lists every backend's reason. */

@@ -13,10 +13,6 @@ export function setFusedKernels(on: boolean): void {
   enabled = on;
 }
 
-export function fusedKernelsEnabled(): boolean {
-  return enabled;
-}
-
 /** True when `kernelName` should run as this project's fused kernel on the active backend. */
 export function useFused(kernelName: string): boolean {
   return enabled && tf.getKernel(kernelName, tf.getBackend()) !== undefined;

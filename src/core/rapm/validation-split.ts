@@ -22,9 +22,6 @@ export class ValidationSplitError extends Error {
   }
 }
 
-/** The default number of held-out trajectories. */
-export const DEFAULT_VALIDATION_COUNT = 64;
-
 /**
  * Holds out `count` of `trajectories` by a seeded partial Fisher-Yates shuffle. At least one
  * trajectory must stay for training.

@@ -16,8 +16,6 @@ export interface AdamOptions {
   eps: number;
 }
 
-export const ADAM_DEFAULTS: AdamOptions = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-
 /** Weights that follow the parameters as an exponential moving average. */
 export interface EmaTarget {
   weights: Params;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { MNIST_UNET, applyUnet, initUnetParams, type UNetConfig } from './unet';
+import { MNIST_UNET, applyUnet, initUnetParams, type UNetConfig } from '../nn/unet';
 import { installWasmKernels } from './wasm-kernels';
 
 /**
