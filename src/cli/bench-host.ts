@@ -195,6 +195,9 @@ function randomBatch(seed: number): TrajectoryBatch {
   };
 }
 
+/** GPU memory the RAPM iteration's graph holds beside tfjs's buffers. */
+let graphBytes: number | null = null;
+
 /** The default RAPM iteration, composed and replayed: host ms from the replay's own clock. */
 async function rapmRows(iterations: number): Promise<Row[]> {
   const teacher = initUnetParams(MNIST_TEACHER_CONFIG.unet, 0);
@@ -216,6 +219,7 @@ async function rapmRows(iterations: number): Promise<Row[]> {
       host.push(replay ? (trainer.replayed.lastSubmitMs ?? m.ms) : m.ms);
     }
     if (replay && trainer.replayed.failure) console.error(`replay failed: ${trainer.replayed.failure}`);
+    if (replay) graphBytes = trainer.replayed.bytes;
     rows.push({
       row: 'rapm iteration (default)',
       path: replay ? 'replayed' : 'composed',
@@ -270,6 +274,10 @@ async function main(): Promise<void> {
   }
   tf.dispose(Object.values(params));
   print(await rapmRows(num(args.iterations, 'iterations')));
+  const mb = (x: number) => (x / 2 ** 20).toFixed(1);
+  const gpu = (tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? 0;
+  if (graphBytes !== null)
+    console.log(`\nRAPM graph: ${mb(graphBytes)} MiB of its own GPU buffers (tfjs's pool: ${mb(gpu)} MiB)`);
   console.log(`\ntensors left: ${tf.memory().numTensors}`);
   if (args.json) {
     await writeFile(String(args.json), JSON.stringify({ description, floorUs: floor, rows }, null, 1));

@@ -69,6 +69,11 @@ export class ReplayedStep {
     return this.captured?.graph.dispatches ?? null;
   }
 
+  /** GPU bytes the captured graph holds beside tfjs's own buffers (null before the capture). */
+  get bytes(): number | null {
+    return this.captured?.graph.bytes ?? null;
+  }
+
   /** Host milliseconds of the last replay's encoding and submission (null before the first replay). */
   get lastSubmitMs(): number | null {
     return this.captured && this.replays > 0 ? this.captured.graph.lastSubmitMs : null;
