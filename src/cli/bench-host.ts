@@ -23,10 +23,11 @@ import { StepGraph, webGpuInternals } from '../core/kernels/step-graph';
 import { applyUnet, initUnetParams, MNIST_UNET, type Params } from '../core/nn/unet';
 import { DEFAULT_RAPM } from '../core/rapm/config';
 import { setStepReplay } from '../core/rapm/replayed-step';
-import { RapmTrainer, type TrajectoryBatch } from '../core/rapm/trainer';
+import { RapmTrainer } from '../core/rapm/trainer';
 import { gaussian } from '../core/random';
 import { num, parseCli } from '../node/args';
 import { useBackend } from '../node/backend';
+import { randomBatch } from '../node/kernel-counts';
 
 const args = parseCli('npm run bench:host -- [options]', {
   batches: { type: 'string', default: '1,8,32', help: 'UNet batch sizes' },
@@ -183,16 +184,6 @@ async function unetRows(params: Params, batch: number, backward: boolean, runs: 
       wallMs: median(replayed.wall),
     },
   ];
-}
-
-const SLOTS = 4;
-function randomBatch(seed: number): TrajectoryBatch {
-  const px = 28 * 28;
-  return {
-    positions: gaussian(seed, (SLOTS + 1) * px),
-    deltaPositions: gaussian(seed + 1, SLOTS * px),
-    labels: Int32Array.of(seed % 10),
-  };
 }
 
 /** GPU memory the RAPM iteration's graph holds beside tfjs's buffers. */

@@ -8,14 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_RAPM, type RapmConfig } from '../core/rapm/config';
-import { RapmTrainer, disposePass, type TrajectoryBatch } from '../core/rapm/trainer';
+import { RapmTrainer, disposePass } from '../core/rapm/trainer';
 import { disposeStepTensors } from '../core/rapm/step-inputs';
 import { MNIST_UNET, initUnetParams, unetEncoderFlops, unetFlops } from '../core/nn/unet';
-import { gaussian } from '../core/random';
 import { num, parseCli } from '../node/args';
 import { useBackend } from '../node/backend';
 import { fmt, matMulGflops, medianMs, printUnetTable } from '../node/bench-unet';
-import { printKernelCounts } from '../node/kernel-counts';
+import { printKernelCounts, randomBatch } from '../node/kernel-counts';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 
 const args = parseCli('npm run bench -- [options]', {
@@ -27,15 +26,6 @@ const args = parseCli('npm run bench -- [options]', {
 });
 
 const SLOTS = 4;
-
-function randomBatch(seed: number): TrajectoryBatch {
-  const px = 28 * 28;
-  return {
-    positions: gaussian(seed, (SLOTS + 1) * px),
-    deltaPositions: gaussian(seed + 1, SLOTS * px),
-    labels: Int32Array.of(seed % 10),
-  };
-}
 
 async function rapmRow(runs: number): Promise<void> {
   const teacher = initUnetParams(MNIST_UNET, 0);

@@ -33,7 +33,8 @@ export async function countKernels(f: () => void): Promise<KernelCount> {
   return { total: kernels.length, compute, top };
 }
 
-function randomBatch(seed: number, slots: number): TrajectoryBatch {
+/** A random MNIST-sized trajectory batch of one (benchmarks: values do not matter, shapes do). */
+export function randomBatch(seed: number, slots = 4): TrajectoryBatch {
   const px = MNIST_UNET.imageSize ** 2;
   return {
     positions: gaussian(seed, (slots + 1) * px),
