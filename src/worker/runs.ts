@@ -144,16 +144,23 @@ async function teacherOf(identity: LoadedTeacher['identity'], emit: Emit): Promi
   return teacher;
 }
 
+/** Told when a run another tab held is free again (the worker has the page list the runs again). */
+let runReleased: () => void = () => undefined;
+
+export function onRunReleased(listener: () => void): void {
+  runReleased = listener;
+}
+
 /**
- * Stored runs. One another tab holds is `inAnotherTab` (and `changed` is called once that tab lets
+ * Stored runs. One another tab holds is `inAnotherTab` (`onRunReleased` hears when that tab lets
  * go of it); a 'running' one nobody holds was cut off by a reload or crash: 'interrupted'.
  */
-export async function listRuns(changed: () => void = () => undefined): Promise<RunInfo[]> {
+export async function listRuns(): Promise<RunInfo[]> {
   const [stored, held] = await Promise.all([listStoredRuns(), heldRuns()]);
   return stored.map((r) => {
     if (session?.run.id === r.id && session.state !== 'idle') return session.info();
     if (held.has(r.id)) {
-      whenReleased(r.id, changed);
+      whenReleased(r.id, () => runReleased());
       return { ...runInfo(r), inAnotherTab: true };
     }
     if (session?.run.id === r.id) return session.info();

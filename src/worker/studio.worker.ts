@@ -17,6 +17,7 @@ import type { BackendReport, Method, RequestMessage, ResponseMessage, StoredTopi
 import {
   deviceLost,
   listRuns,
+  onRunReleased,
   releaseSession,
   removeRun,
   requireActive,
@@ -77,6 +78,7 @@ onStoredChange((topics) => {
   storedChanged(topics);
 });
 listenToTabs({ training: (payload) => emit('otherTab', payload), stored: storedChanged });
+onRunReleased(() => storedChanged(['runs']));
 
 const progress =
   (task: 'import' | 'generate' | 'preview' | 'teacher') => (done: number, total: number, message: string) =>
@@ -131,7 +133,7 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   pauseTraining: () => requireActive('pause').pause(),
   continueTraining: async () => requireActive('continue').resumeLoop(),
   stopTraining: () => requireActive('stop').stop(),
-  listRuns: () => listRuns(() => storedChanged(['runs'])),
+  listRuns: () => listRuns(),
   runMetrics: ({ runId }) => runMetrics(runId),
   runValidation: ({ runId }) => runValidation(runId),
   removeRun: ({ runId }) => removeRun(runId),
