@@ -72,8 +72,13 @@ export function ExportPanel() {
   const run = useStudio((s) => s.run);
   const hasSamples = useStudio((s) => s.samples !== null);
   const error = useStudio((s) => s.exportError);
+  const trainedScores = useStudio((s) => s.validation.points.some((p) => p.iteration > 0));
   const noRun = !run;
-  const best = run?.validation?.best ?? null;
+  const scored = run?.validation?.best ?? null;
+  // Iteration 0 is the untrained student (the teacher's own weights): until a later validation
+  // exists it is no "best" to offer, and once one exists and has not beaten it, it is named so.
+  const best = scored && (scored.iteration > 0 || trainedScores) ? scored : null;
+  const bestLabel = best && (best.iteration > 0 ? `iteration ${best.iteration}` : 'iteration 0, untrained');
   const noLora = noRun || run.config.student.mode !== 'lora';
   return (
     <section aria-labelledby="export-heading">
@@ -88,10 +93,13 @@ export function ExportPanel() {
           ? ''
           : `Latest: iteration ${run.iteration}. ` +
             (best
-              ? `Best validation: iteration ${best.iteration} (RMSE ${best.rmse.toFixed(4)}).`
-              : run.validation
-                ? 'Best validation: none yet.'
-                : 'Best validation: this run holds out no trajectories.')}
+              ? `Best validation: iteration ${best.iteration} (RMSE ${best.rmse.toFixed(4)})` +
+                (best.iteration === 0 ? ', the untrained student: no later score has beaten it.' : '.')
+              : scored
+                ? "Best validation: none yet after training (the score at iteration 0 is the untrained student's)."
+                : run.validation
+                  ? 'Best validation: none yet.'
+                  : 'Best validation: this run holds out no trajectories.')}
       </p>
       <div className="controls wrap">
         <ExportButton off={noLora} onClick={() => void saveStudent('lora')}>
@@ -101,10 +109,10 @@ export function ExportPanel() {
           Student merged (.safetensors)
         </ExportButton>
         <ExportButton off={noLora || !best} onClick={() => void saveStudent('lora', 'best')}>
-          {best ? `Best student LoRA (iteration ${best.iteration})` : 'Best student LoRA'}
+          {bestLabel ? `Best student LoRA (${bestLabel})` : 'Best student LoRA'}
         </ExportButton>
         <ExportButton off={!best} onClick={() => void saveStudent('merged', 'best')}>
-          {best ? `Best student merged (iteration ${best.iteration})` : 'Best student merged'}
+          {bestLabel ? `Best student merged (${bestLabel})` : 'Best student merged'}
         </ExportButton>
         <ExportButton off={noRun} onClick={() => void saveMetrics('csv')}>
           Metrics CSV

@@ -6,6 +6,7 @@ const TITLES = {
   'device-lost': 'The GPU device was lost',
   worker: 'The studio worker reported a problem',
   storage: 'Storage failed',
+  'another-tab': 'Another tab took this run over',
 } as const;
 
 /** Faults the worker reports (quota, lost device, storage) and worker crashes, until dismissed. */

@@ -1,8 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { formatDuration, shortRunName } from './format';
 import { ProgressBar } from './ProgressBar';
 import { useStudio } from './store';
-import { continueTraining, pauseTraining, startTraining, stopTraining } from './studio-actions';
+import { otherTabRuns, resumableRuns } from './run-lists';
+import { continueTraining, pauseTraining, resumeRun, runLists, startTraining, stopTraining } from './studio-actions';
 
 /** Seconds since `since` (a Date.now() stamp), re-rendered every second while `since` is set. */
 function useElapsed(since: number | null): number {
@@ -31,6 +33,24 @@ export function RunBar() {
   const usable = useStudio((s) => s.shards.some((x) => x.teacherMatch));
   const elapsed = useElapsed(phase?.since ?? null);
   const locked = state !== 'idle';
+  const lists = useStudio(
+    useShallow(({ runs, elsewhere, run, trainingState, dismissedResume }) => ({
+      runs,
+      elsewhere,
+      run,
+      trainingState,
+      dismissedResume,
+    })),
+  );
+  // While a run can go on, going on is the first action; a new run leaves it stored.
+  const [resumable] = locked ? [] : resumableRuns(runLists(lists));
+  const others = otherTabRuns(lists);
+  const startHint = useId();
+  const startNote = resumable
+    ? `Start training starts a new run; run ${shortRunName(resumable.id)} stays stored and can be resumed later.`
+    : others.length > 0
+      ? `Run ${shortRunName(others[0].run.id)} trains in another tab; Start training here starts a separate run.`
+      : null;
 
   const remaining = run ? run.iterations - run.iteration : 0;
   // Before two iterations have been timed there is no rate: say so rather than "0.00 it/s".
@@ -44,7 +64,18 @@ export function RunBar() {
   return (
     <div className="run-bar" data-testid="run-bar">
       <div className="controls">
-        <button type="button" onClick={() => void startTraining()} disabled={locked || !teacher || !usable}>
+        {resumable && (
+          <button type="button" data-testid="resume-primary" onClick={() => void resumeRun(resumable)}>
+            Resume run {shortRunName(resumable.id)}
+          </button>
+        )}
+        <button
+          type="button"
+          className={resumable ? 'secondary' : undefined}
+          aria-describedby={startNote ? startHint : undefined}
+          onClick={() => void startTraining()}
+          disabled={locked || !teacher || !usable}
+        >
           Start training
         </button>
         <button type="button" onClick={() => void pauseTraining()} disabled={state !== 'running' || pending !== null}>
@@ -72,6 +103,11 @@ export function RunBar() {
       {phase && (
         <p className="phase" role="status" aria-label="Training phase" data-testid="training-phase">
           {phase.label[0].toUpperCase() + phase.label.slice(1)}… {formatDuration(elapsed)}
+        </p>
+      )}
+      {startNote && (
+        <p className="hint" id={startHint} data-testid="start-note">
+          {startNote}
         </p>
       )}
       {!locked && (!teacher || !usable) ? (

@@ -57,7 +57,10 @@ export function ValidationPanel() {
             )}
             {bestPoint && bestPoint !== latest && (
               <tr>
-                <th scope="row">student, best (iteration {bestPoint.iteration})</th>
+                <th scope="row">
+                  student, best (iteration {bestPoint.iteration}
+                  {bestPoint.iteration === 0 && ', untrained'})
+                </th>
                 <Cells score={bestPoint} />
               </tr>
             )}

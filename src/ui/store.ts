@@ -19,6 +19,7 @@ import type {
   TrainingState,
 } from '../worker/protocol';
 import { START_PRESET } from './presets';
+import type { OtherTabRun } from './run-lists';
 
 export type Phase = 'starting' | 'ready' | 'failed';
 export type ProgressTask = StudioEvents['progress']['task'];
@@ -87,8 +88,12 @@ export interface StudioState {
   /** Only with `?diagnostics`: the shown run's iterations in this session, their time and GPU dispatches. */
   iterationCosts: StudioEvents['iterationCost'][];
   trainError: string | null;
-  /** Interrupted or stopped runs found on load, offered for resuming. */
-  resumable: RunInfo[];
+  /** Every stored run, as last listed (run-lists.ts picks the ones to resume and the other tabs'). */
+  runs: RunInfo[];
+  /** Runs other tabs of this browser train now, by id: their live progress. */
+  elsewhere: Record<string, OtherTabRun>;
+  /** Runs put off with "Not now": not offered again in this page. */
+  dismissedResume: string[];
 
   /** Rows in the metric series; bumps re-render the curves. */
   metricRows: number;
@@ -142,7 +147,9 @@ export const useStudio = create<StudioState>()(() => ({
   itPerSec: 0,
   iterationCosts: [],
   trainError: null,
-  resumable: [],
+  runs: [],
+  elsewhere: {},
+  dismissedResume: [],
   metricRows: 0,
   samples: null,
   validation: { points: [], references: [], best: null },

@@ -1,9 +1,10 @@
 /** The page's actions: each calls the worker and writes the outcome to the store. */
 import { DEFAULT_CHECKPOINT_SCHEDULE } from '../core/rapm/config';
-import { BACKENDS, WorkerCallError, type BackendName, type RunInfo } from '../worker/protocol';
+import { BACKENDS, WorkerCallError, type BackendName, type RunInfo, type StoredTopic } from '../worker/protocol';
 import { downloadBytes } from './download';
 import { metricSeries } from './metric-series';
-import { useStudio, type Fault } from './store';
+import { resumableRuns, type RunLists } from './run-lists';
+import { useStudio, type Fault, type StudioState } from './store';
 import { startStudioWorker, type StudioClient } from './worker-client';
 
 let client: StudioClient | null = null;
@@ -118,10 +119,11 @@ export async function saveShard(id: string, where: 'shardsError' | 'generateErro
 
 // ---------- Train ----------
 
-/** Replaces the curves with a run's stored history (after a reload or when resuming). */
+/** Replaces the curves with a run's stored history (after a reload or when resuming), if it is still the run shown. */
 async function loadHistory(runId: string): Promise<void> {
   const history = await worker().call('runMetrics', { runId });
   const validation = await worker().call('runValidation', { runId });
+  if (useStudio.getState().run?.id !== runId) return;
   metricSeries.clear();
   metricSeries.append(history);
   useStudio.setState({ metricRows: metricSeries.length, validation });
@@ -152,7 +154,6 @@ export async function startTraining(): Promise<void> {
   useStudio.setState({
     trainError: null,
     samples: null,
-    resumable: [],
     validation: { points: [], references: [], best: null },
   });
   metricSeries.clear();
@@ -167,7 +168,7 @@ export async function startTraining(): Promise<void> {
 }
 
 export async function resumeRun(run: RunInfo): Promise<void> {
-  useStudio.setState({ trainError: null, resumable: [] });
+  useStudio.setState({ trainError: null });
   showRun(run);
   try {
     await loadHistory(run.id);
@@ -178,7 +179,59 @@ export async function resumeRun(run: RunInfo): Promise<void> {
 }
 
 export function dismissResume(): void {
-  useStudio.setState({ resumable: [] });
+  useStudio.setState((s) => ({
+    dismissedResume: [...s.dismissedResume, ...resumableRuns(runLists(s)).map((r) => r.id)],
+  }));
+}
+
+/** What run-lists.ts needs of the page's state. */
+export function runLists(
+  s: Pick<StudioState, 'runs' | 'elsewhere' | 'run' | 'trainingState' | 'dismissedResume'>,
+): RunLists {
+  return {
+    runs: s.runs,
+    elsewhere: s.elsewhere,
+    liveHere: s.run && s.trainingState !== 'idle' ? s.run.id : null,
+    dismissed: s.dismissedResume,
+  };
+}
+
+/**
+ * Lists the stored runs again. When the page shows no run yet, the newest one that can resume is
+ * shown with its stored curves, before Resume is clicked.
+ */
+async function refreshRuns(): Promise<void> {
+  const runs = await worker().call('listRuns', {});
+  // A tab that crashed or closed never said goodbye: the listing says its runs are free again.
+  const free = new Set(runs.filter((r) => !r.inAnotherTab).map((r) => r.id));
+  useStudio.setState((s) => ({
+    runs,
+    elsewhere: Object.fromEntries(Object.entries(s.elsewhere).filter(([id]) => !free.has(id))),
+  }));
+  const [first] = resumableRuns(runLists(useStudio.getState()));
+  if (first && !useStudio.getState().run) {
+    showRun(first);
+    await loadHistory(first.id);
+  }
+}
+
+/** Stored-state notices come in bursts (a checkpoint touches three stores, an import many shards): one listing per burst. */
+const REFRESH_DELAY_MS = 150;
+const staleTopics = new Set<StoredTopic>();
+let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+function refreshLater(topics: StoredTopic[]): void {
+  for (const t of topics) staleTopics.add(t);
+  refreshTimer ??= setTimeout(() => {
+    refreshTimer = null;
+    const due = [...staleTopics];
+    staleTopics.clear();
+    if (due.includes('shards')) void refreshShards().catch(() => undefined);
+    if (due.includes('runs'))
+      void refreshRuns().catch((err: unknown) =>
+        useStudio.setState({ trainError: `Stored runs could not be listed: ${errorText(err)}` }),
+      );
+  }, REFRESH_DELAY_MS);
 }
 
 const PENDING = { pauseTraining: 'pause', continueTraining: 'continue', stopTraining: 'stop' } as const;
@@ -302,11 +355,6 @@ function takeRemeasure(): boolean {
   return true;
 }
 
-/** A run the page can pick up again: it was cut short and has a checkpoint to continue from. */
-function isResumable(run: RunInfo): boolean {
-  return run.status !== 'finished' && run.status !== 'error' && run.iteration < run.iterations;
-}
-
 function subscribe(c: StudioClient): void {
   c.on('status', ({ message }) => useStudio.setState({ status: message }));
   c.on('progress', (p) => useStudio.setState((s) => ({ progress: { ...s.progress, [p.task]: p } })));
@@ -336,6 +384,16 @@ function subscribe(c: StudioClient): void {
   c.on('iterationCost', (cost) => {
     if (useStudio.getState().run?.id === cost.runId)
       useStudio.setState((s) => ({ iterationCosts: [...s.iterationCosts, cost] }));
+  });
+  c.on('storedChanged', ({ topics }) => refreshLater(topics));
+  c.on('otherTab', (live) => {
+    useStudio.setState((s) => {
+      const { [live.run.id]: _gone, ...others } = s.elsewhere;
+      void _gone;
+      return { elsewhere: live.state === 'idle' ? others : { ...others, [live.run.id]: live } };
+    });
+    // Its last word: the run is free to resume here once its lock is gone (listed again then).
+    if (live.state === 'idle') refreshLater(['runs']);
   });
   c.on('training', ({ run, state, itPerSec, phase }) => {
     if (useStudio.getState().run?.id !== run.id) showRun(run);
@@ -370,8 +428,7 @@ export async function startStudio(): Promise<void> {
     return;
   }
   try {
-    const runs = await client.call('listRuns', {});
-    useStudio.setState({ resumable: runs.filter(isResumable).sort((a, b) => b.createdAt - a.createdAt) });
+    await refreshRuns();
   } catch (err) {
     useStudio.setState({ trainError: `Stored runs could not be listed: ${errorText(err)}` });
   }

@@ -12,13 +12,20 @@
  *   teacher     'last' -> StoredTeacher       the last teacher loaded from a file
  * A shard's info and bytes are separate stores (written together) so that listing shards does
  * not read hundreds of megabytes of trajectories.
+ *
+ * A run has one writer: the tab that started or last resumed it took the run's next generation
+ * (`takeRun`), and every later write of the run checks, in its own transaction, that the stored
+ * generation is still the writer's (RunTakenError otherwise), so a stale tab never overwrites
+ * newer work. Every committed write is announced to `onStoredChange` listeners (tabs.ts tells
+ * the other tabs).
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type { TeacherIdentity } from '../core/io/shards';
 import type { RapmMetrics } from '../core/rapm/metrics';
 import type { ValidationRecord } from '../core/rapm/validator';
 import type { RunInfo, ShardInfo } from './protocol';
-import { QuotaError, StorageError } from './studio-errors';
+import type { StoredTopic } from './protocol';
+import { QuotaError, RunTakenError, StorageError } from './studio-errors';
 
 export const DB_NAME = 'rapm-studio';
 export const DB_VERSION = 2;
@@ -35,6 +42,8 @@ export interface RunRecord extends Omit<RunInfo, 'validation'> {
   teacher: TeacherIdentity;
   /** Split, points, teacher lines, best; null (or absent, in runs stored before it existed) without validation. */
   validation?: ValidationRecord | null;
+  /** Bumped by each start or resume (`takeRun`); absent in runs stored before it existed (0). */
+  generation?: number;
 }
 
 export interface MetricsChunk {
@@ -67,6 +76,23 @@ interface StudioSchema extends DBSchema {
 
 type Db = IDBPDatabase<StudioSchema>;
 type StoreName = 'shardInfo' | 'shardBytes' | 'runs' | 'metrics' | 'checkpoints' | 'bestCheckpoints' | 'teacher';
+
+const TOPIC: Record<StoreName, StoredTopic> = {
+  shardInfo: 'shards',
+  shardBytes: 'shards',
+  runs: 'runs',
+  metrics: 'runs',
+  checkpoints: 'runs',
+  bestCheckpoints: 'runs',
+  teacher: 'teacher',
+};
+
+const changeListeners = new Set<(topics: StoredTopic[]) => void>();
+
+/** Called after every committed write with what it changed. */
+export function onStoredChange(listener: (topics: StoredTopic[]) => void): void {
+  changeListeners.add(listener);
+}
 
 let opened: Promise<Db> | null = null;
 
@@ -117,12 +143,15 @@ async function write(
     await Promise.all([...work(tx), tx.done]);
   } catch (caught) {
     const e = tx ? await abortedCause(tx, caught) : caught;
+    if (caught instanceof RunTakenError) throw caught;
     if (isQuotaError(e) || (e instanceof DOMException && e.name === 'AbortError' && (await nearQuota(bytes)))) {
       const { usage, quota } = await storageEstimate().catch(() => ({ usage: NaN, quota: NaN }));
       throw new QuotaError(what, bytes, Number.isFinite(usage) ? usage : null, Number.isFinite(quota) ? quota : null);
     }
     throw new StorageError(what, e);
   }
+  const topics = [...new Set(stores.map((name) => TOPIC[name]))];
+  for (const listener of changeListeners) listener(topics);
 }
 
 /**
@@ -181,8 +210,48 @@ export async function deleteShard(id: string): Promise<void> {
   ]);
 }
 
+/**
+ * Makes this tab the run's writer: stores `run` with the run's next generation, in one
+ * transaction, and returns it so stored; writes of older generations are refused from then on.
+ */
+export async function takeRun(run: RunRecord): Promise<RunRecord> {
+  let taken = run;
+  await write(['runs'], `run ${run.id}`, 1024, (tx) => {
+    const runs = tx.objectStore('runs');
+    return [
+      runs.get(run.id).then((stored) => {
+        taken = { ...run, generation: (stored?.generation ?? 0) + 1 };
+        return runs.put(taken, run.id);
+      }),
+    ];
+  });
+  return taken;
+}
+
+/**
+ * Runs `puts` in the transaction once the stored run is still `run`'s generation: else the
+ * transaction is aborted with RunTakenError and nothing of it is stored.
+ */
+function fenced(
+  tx: IDBPTransaction<StudioSchema, StoreName[], 'readwrite'>,
+  run: RunRecord,
+  puts: () => Promise<unknown>[],
+): Promise<unknown> {
+  return tx
+    .objectStore('runs')
+    .get(run.id)
+    .then((stored) => {
+      if (!stored) throw new RunTakenError(run.id, true);
+      if ((stored.generation ?? 0) !== (run.generation ?? 0)) throw new RunTakenError(run.id, false);
+      return Promise.all(puts());
+    });
+}
+
+/** The run's new state, from its writer (RunTakenError when another tab took the run over). */
 export async function putRun(run: RunRecord): Promise<void> {
-  await write(['runs'], `run ${run.id}`, 1024, (tx) => [tx.objectStore('runs').put(run, run.id)]);
+  await write(['runs'], `run ${run.id}`, 1024, (tx) => [
+    fenced(tx, run, () => [tx.objectStore('runs').put(run, run.id)]),
+  ]);
 }
 
 export async function getRun(id: string): Promise<RunRecord | undefined> {
@@ -196,7 +265,7 @@ export async function listStoredRuns(): Promise<RunRecord[]> {
 
 /**
  * A checkpoint with the metrics since the previous one and the run's new state, together: after
- * a reload the stored metrics end exactly where the checkpoint resumes.
+ * a reload the stored metrics end exactly where the checkpoint resumes. Fenced like putRun.
  */
 export async function putCheckpoint(
   run: RunRecord,
@@ -204,31 +273,38 @@ export async function putCheckpoint(
   metrics: RapmMetrics[],
 ): Promise<void> {
   const size = checkpoint.bytes.byteLength + metrics.length * 512;
-  await write(['runs', 'metrics', 'checkpoints'], `the checkpoint of run ${run.id}`, size, (tx) => {
-    const ops: Promise<unknown>[] = [
-      tx.objectStore('runs').put(run, run.id),
-      tx.objectStore('checkpoints').put(checkpoint),
-    ];
-    if (metrics.length > 0) {
-      // Chunks are numbered by their first iteration: unique, ordered, and a resumed run that
-      // re-saves from the same checkpoint overwrites rather than duplicates.
-      ops.push(tx.objectStore('metrics').put({ runId: run.id, chunk: metrics[0].iteration, events: metrics }));
-    }
-    return ops;
-  });
+  await write(['runs', 'metrics', 'checkpoints'], `the checkpoint of run ${run.id}`, size, (tx) => [
+    fenced(tx, run, () => {
+      const ops: Promise<unknown>[] = [
+        tx.objectStore('runs').put(run, run.id),
+        tx.objectStore('checkpoints').put(checkpoint),
+      ];
+      if (metrics.length > 0) {
+        // Chunks are numbered by their first iteration: unique, ordered, and a resumed run that
+        // re-saves from the same checkpoint overwrites rather than duplicates.
+        ops.push(tx.objectStore('metrics').put({ runId: run.id, chunk: metrics[0].iteration, events: metrics }));
+      }
+      return ops;
+    }),
+  ]);
 }
 
 export async function getCheckpoint(runId: string): Promise<StoredCheckpoint | undefined> {
   return read('a checkpoint', (d) => d.get('checkpoints', runId));
 }
 
-/** The run's new best checkpoint with the run's state (its validation record names that best), together. */
+/** The run's new best checkpoint with the run's state (its validation record names that best), together; fenced like putRun. */
 export async function putBestCheckpoint(run: RunRecord, checkpoint: StoredCheckpoint): Promise<void> {
   await write(
     ['runs', 'bestCheckpoints'],
     `the best checkpoint of run ${run.id}`,
     checkpoint.bytes.byteLength,
-    (tx) => [tx.objectStore('runs').put(run, run.id), tx.objectStore('bestCheckpoints').put(checkpoint)],
+    (tx) => [
+      fenced(tx, run, () => [
+        tx.objectStore('runs').put(run, run.id),
+        tx.objectStore('bestCheckpoints').put(checkpoint),
+      ]),
+    ],
   );
 }
 

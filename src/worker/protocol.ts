@@ -178,7 +178,17 @@ export interface RunInfo {
   status: 'running' | 'paused' | 'stopped' | 'finished' | 'interrupted' | 'error';
   /** Null for runs without a held-out set (started before validation existed, or with count 0). */
   validation: (ValidationSettings & { best: BestCheckpoint | null }) | null;
+  /**
+   * Addition to the contract: set while another tab of this browser trains the run (it holds the
+   * run): this tab cannot resume or remove it, and its progress comes as `otherTab` events.
+   */
+  inAnotherTab?: boolean;
+  /** Addition to the contract: why the run failed (status 'error'), as its fault said; resuming clears it. */
+  error?: string;
 }
+
+/** What a `storedChanged` notice is about: shard list, runs (records, metrics, checkpoints), the stored teacher. */
+export type StoredTopic = 'shards' | 'runs' | 'teacher';
 
 export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping';
 
@@ -309,8 +319,18 @@ export interface StudioEvents {
    * where tfjs ran the iteration's ops (the first two of a run, or not webgpu).
    */
   iterationCost: { runId: string; iteration: number; ms: number; dispatches: number | null; hostMs: number | null };
-  /** User-facing: says what happened and what to do; stored data is intact. */
-  fault: { kind: 'quota' | 'device-lost' | 'worker' | 'storage'; message: string };
+  /**
+   * User-facing: says what happened and what to do; stored data is intact. 'another-tab' (an
+   * addition): another tab took the run over, so this tab stopped training it and stored nothing more.
+   */
+  fault: { kind: 'quota' | 'device-lost' | 'worker' | 'storage' | 'another-tab'; message: string };
+  /**
+   * Addition to the contract: a run another tab of this browser trains, as that tab's `training`
+   * event says (its progress, at most about 10 a second); state 'idle' when it let go of the run.
+   */
+  otherTab: { run: RunInfo; state: TrainingState; itPerSec: number; phase: TrainingPhase | null };
+  /** Addition to the contract: stored state changed, in this tab or another: list it again. */
+  storedChanged: { topics: StoredTopic[] };
 }
 
 export type Method = keyof StudioApi;

@@ -1,7 +1,9 @@
 /**
  * Runs: the one live training session, the stored runs, their validation history, and a run's
  * student weights for preview and export (from the live trainer, or rebuilt from the run's
- * latest or best checkpoint).
+ * latest or best checkpoint). A run has one owner (tabs.ts): this tab holds the run's lock from
+ * start or resume until its loop ends, and a run another tab holds is listed as such and cannot
+ * be resumed or removed here.
  */
 import { CheckpointError, loadRapmCheckpoint } from '../core/rapm/checkpoint';
 import type { RapmMetrics } from '../core/rapm/metrics';
@@ -16,7 +18,8 @@ import {
   runMetrics as storedMetrics,
 } from './db';
 import type { Emit } from './events';
-import type { RunInfo, RunValidation } from './protocol';
+import { claimRun, heldRuns, tellTabs, whenReleased, type RunLease } from './tabs';
+import type { RunInfo, RunValidation, StudioEvents } from './protocol';
 import { loadTrainingSet } from './shard-store';
 import { checkRapmConfig } from '../core/rapm/config-check';
 import { TrainingStateError, UnknownRunError } from './studio-errors';
@@ -31,6 +34,19 @@ let session: TrainingSession | null = null;
 
 export function liveSession(): TrainingSession | null {
   return session;
+}
+
+/** Other tabs hear this tab's live progress: the run's `training` events go to them too. */
+function toEveryTab(emit: Emit): Emit {
+  return (event, payload) => {
+    if (event === 'training') tellTabs({ kind: 'training', payload: payload as StudioEvents['training'] });
+    emit(event, payload);
+  };
+}
+
+/** The session's run stays this tab's until its loop ends (finished, stopped, failed). */
+function holdWhileLive(live: TrainingSession, lease: RunLease): void {
+  void live.done.finally(() => lease.release());
 }
 
 function busy(): boolean {
@@ -66,22 +82,51 @@ export async function startTraining(req: TrainingRequest, emit: Emit): Promise<R
   const teacher = requireTeacher('start training');
   releaseSession('start another');
   const shards = await loadTrainingSet(teacher);
-  session = await TrainingSession.start(teacher, shards, req, emit);
+  // A new id is free; holding it before the run is stored keeps other tabs from offering it.
+  const id = crypto.randomUUID();
+  const lease = await own(id);
+  try {
+    session = await TrainingSession.start(teacher, shards, req, toEveryTab(emit), id);
+  } catch (e) {
+    lease.release();
+    throw e;
+  }
+  holdWhileLive(session, lease);
   return session.info();
+}
+
+/** Takes the run for this tab, or says that another tab trains it. */
+async function own(runId: string): Promise<RunLease> {
+  const lease = await claimRun(runId);
+  if (!lease) {
+    throw new TrainingStateError(
+      `Run ${runId.slice(0, 8)} is training in another tab of this browser: stop it there (or close that tab) to ` +
+        `resume it here, or start a new run here, which trains beside it as a separate run.`,
+    );
+  }
+  return lease;
 }
 
 export async function resumeRun(runId: string, emit: Emit): Promise<RunInfo> {
   if (busy()) throw new TrainingStateError('A run is training: stop it before you resume another.');
-  const stored = await getRun(runId);
-  if (!stored) throw new UnknownRunError(runId);
-  if (stored.status === 'finished') {
-    throw new TrainingStateError(`This run already reached its ${stored.iterations} iterations; start a new run.`);
+  const lease = await own(runId);
+  try {
+    // Read once the run is this tab's: the tab that let go of it may have stored more meanwhile.
+    const stored = await getRun(runId);
+    if (!stored) throw new UnknownRunError(runId);
+    if (stored.status === 'finished') {
+      throw new TrainingStateError(`This run already reached its ${stored.iterations} iterations; start a new run.`);
+    }
+    releaseSession('resume a run');
+    const teacher = await teacherOf(stored.teacher, emit);
+    const shards = await loadTrainingSet(teacher);
+    const checkpoint = await getCheckpoint(runId);
+    session = await TrainingSession.resume(teacher, shards, stored, checkpoint?.bytes, toEveryTab(emit));
+  } catch (e) {
+    lease.release();
+    throw e;
   }
-  releaseSession('resume a run');
-  const teacher = await teacherOf(stored.teacher, emit);
-  const shards = await loadTrainingSet(teacher);
-  const checkpoint = await getCheckpoint(runId);
-  session = await TrainingSession.resume(teacher, shards, stored, checkpoint?.bytes, emit);
+  holdWhileLive(session, lease);
   return session.info();
 }
 
@@ -99,9 +144,25 @@ async function teacherOf(identity: LoadedTeacher['identity'], emit: Emit): Promi
   return teacher;
 }
 
-/** Stored runs; a 'running' one that is not live was cut off by a reload or crash: 'interrupted'. */
+/** Told when a run another tab held is free again (the worker has the page list the runs again). */
+let runReleased: () => void = () => undefined;
+
+export function onRunReleased(listener: () => void): void {
+  runReleased = listener;
+}
+
+/**
+ * Stored runs. One another tab holds is `inAnotherTab` (`onRunReleased` hears when that tab lets
+ * go of it); a 'running' one nobody holds was cut off by a reload or crash: 'interrupted'.
+ */
 export async function listRuns(): Promise<RunInfo[]> {
-  return (await listStoredRuns()).map((r) => {
+  const [stored, held] = await Promise.all([listStoredRuns(), heldRuns()]);
+  return stored.map((r) => {
+    if (session?.run.id === r.id && session.state !== 'idle') return session.info();
+    if (held.has(r.id)) {
+      whenReleased(r.id, () => runReleased());
+      return { ...runInfo(r), inAnotherTab: true };
+    }
     if (session?.run.id === r.id) return session.info();
     return runInfo(r.status === 'running' ? { ...r, status: 'interrupted' } : r);
   });
@@ -124,7 +185,17 @@ export async function removeRun(runId: string): Promise<RunInfo[]> {
     if (busy()) throw new TrainingStateError('This run is training: stop it before you remove it.');
     releaseSession('remove the run');
   }
-  await deleteRun(runId);
+  const lease = await claimRun(runId);
+  if (!lease) {
+    throw new TrainingStateError(
+      `Run ${runId.slice(0, 8)} is training in another tab of this browser: stop it there before you remove it.`,
+    );
+  }
+  try {
+    await deleteRun(runId);
+  } finally {
+    lease.release();
+  }
   return listRuns();
 }
 

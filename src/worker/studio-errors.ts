@@ -71,3 +71,19 @@ export class UnknownRunError extends Error {
     this.name = 'UnknownRunError';
   }
 }
+
+/**
+ * A write of a run this tab no longer owns: another tab resumed it since (the run's stored
+ * generation is newer than this tab's) or removed it. Nothing of the write was stored.
+ */
+export class RunTakenError extends Error {
+  constructor(runId: string, removed: boolean) {
+    super(
+      removed
+        ? `Run ${runId.slice(0, 8)} was removed in another tab: this tab stopped training it and stored nothing more.`
+        : `Run ${runId.slice(0, 8)} was resumed in another tab, which now owns it: this tab stopped training it and ` +
+            `stored nothing more, so no older work overwrites the newer.`,
+    );
+    this.name = 'RunTakenError';
+  }
+}

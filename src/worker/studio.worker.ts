@@ -2,20 +2,22 @@
  * The studio worker: owns tfjs, the GPU, IndexedDB and the training loop. Requests that touch
  * tensors or storage run one at a time in arrival order; the training loop runs beside them in
  * the background, and the run controls (pause, continue, stop) and read-only listings skip the
- * queue so they answer at once even while a long import or generation is running.
+ * queue so they answer at once even while a long import or generation is running. It also
+ * talks to the studio's other tabs (tabs.ts): their live runs and stored changes become events.
  */
 import { selectBackend, type BackendChoice } from './backend';
 import type { StudentSnapshot } from '../core/rapm/student-snapshot';
-import { storageEstimate } from './db';
+import { onStoredChange, storageEstimate } from './db';
 import { enableDiagnostics } from './diagnostics';
 import { watchDeviceLoss } from './device-loss';
 import { emit, transferablesOf } from './events';
 import { runForwardPreview } from './forward-preview';
 import { previewStudent, previewTeacher } from './preview';
-import type { BackendReport, Method, RequestMessage, ResponseMessage, StudioApi } from './protocol';
+import type { BackendReport, Method, RequestMessage, ResponseMessage, StoredTopic, StudioApi } from './protocol';
 import {
   deviceLost,
   listRuns,
+  onRunReleased,
   releaseSession,
   removeRun,
   requireActive,
@@ -28,6 +30,7 @@ import {
 import { generateShards } from './shard-generation';
 import { downloadShard, fetchBuiltinShards, importShards, listShards, removeShard } from './shard-store';
 import { studentFile } from './student-export';
+import { listenToTabs, tellTabs } from './tabs';
 import { QuotaError, StorageError, TeacherRequiredError } from './studio-errors';
 import { loadBuiltinTeacher, loadedTeacher, loadTeacherFile, requireTeacher, type LoadedTeacher } from './teacher';
 
@@ -67,6 +70,15 @@ function onDeviceLost(reason: string): void {
       `Reload the page to get a new device, then resume the run.`,
   });
 }
+
+// Every tab hears what the others store and train; this tab's page hears its own writes too.
+const storedChanged = (topics: StoredTopic[]) => emit('storedChanged', { topics });
+onStoredChange((topics) => {
+  tellTabs({ kind: 'stored', topics });
+  storedChanged(topics);
+});
+listenToTabs({ training: (payload) => emit('otherTab', payload), stored: storedChanged });
+onRunReleased(() => storedChanged(['runs']));
 
 const progress =
   (task: 'import' | 'generate' | 'preview' | 'teacher') => (done: number, total: number, message: string) =>

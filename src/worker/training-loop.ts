@@ -25,14 +25,14 @@ import { disposeSnapshot, type StudentSnapshot } from '../core/rapm/student-snap
 import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-driver';
 import type { NamedShard } from '../core/rapm/trajectory-set';
 import { ValidationSplitError } from '../core/rapm/validation-split';
-import { putBestCheckpoint, putCheckpoint, putRun, type RunRecord } from './db';
+import { putBestCheckpoint, putCheckpoint, putRun, takeRun, type RunRecord } from './db';
 import { iterationCost, markIteration } from './diagnostics';
 import { builtinEvaluation } from './evaluation';
 import type { Emit } from './events';
 import { gridImage } from './images';
 import { MetricsBatcher, RateMeter } from './metrics-batcher';
 import type { GridImage, RunInfo, TrainingPhase, TrainingState, ValidationSettings } from './protocol';
-import { QuotaError, StorageError, TrainingStateError } from './studio-errors';
+import { QuotaError, RunTakenError, StorageError, TrainingStateError } from './studio-errors';
 import type { LoadedTeacher } from './teacher';
 
 /** Samples per class in the live grid. */
@@ -74,6 +74,7 @@ export function runInfo(r: RunRecord): RunInfo {
     checkpointIteration,
     status,
     validation: v ? { count: v.split.indices.length, every: v.every, best: v.best } : null,
+    ...(r.error !== undefined && { error: r.error }),
   };
 }
 
@@ -115,9 +116,10 @@ export class TrainingSession {
     this.done = this.loop();
   }
 
-  static async start(teacher: LoadedTeacher, shards: NamedShard[], req: TrainingRequest, emit: Emit) {
-    const run: RunRecord = {
-      id: crypto.randomUUID(),
+  /** A new run `id` (the caller holds its lock, so no other tab can take it up meanwhile). */
+  static async start(teacher: LoadedTeacher, shards: NamedShard[], req: TrainingRequest, emit: Emit, id: string) {
+    let run: RunRecord = {
+      id,
       createdAt: Date.now(),
       config: req.config,
       iterations: req.iterations,
@@ -136,7 +138,7 @@ export class TrainingSession {
     });
     run.validation = driver.validator?.record ?? null;
     try {
-      await putRun(run);
+      run = await takeRun(run);
     } catch (e) {
       driver.dispose();
       throw e;
@@ -167,9 +169,10 @@ export class TrainingSession {
       throw new TrainingStateError(`This run cannot be resumed: ${e.message}`);
     }
     const validation = driver.validator?.record ?? null;
-    const run: RunRecord = { ...stored, iteration: driver.iteration, status: 'running', validation };
+    let run: RunRecord = { ...stored, iteration: driver.iteration, status: 'running', validation, error: undefined };
     try {
-      await putRun(run);
+      // From here on, writes of the tab that trained the run before are refused.
+      run = await takeRun(run);
     } catch (e) {
       driver.dispose();
       throw e;
@@ -315,6 +318,11 @@ export class TrainingSession {
       }
     } catch (e) {
       this.batcher.flush();
+      if (e instanceof RunTakenError) {
+        // The run is another tab's now: its record is not this tab's to write.
+        this.emit('fault', { kind: 'another-tab', message: e.message });
+        return;
+      }
       run.status = this.deviceLost ? 'interrupted' : 'error';
       if (!this.deviceLost) {
         const storage = e instanceof QuotaError || e instanceof StorageError;
@@ -322,7 +330,9 @@ export class TrainingSession {
           e instanceof QuotaError || e instanceof StorageError || e instanceof TrainingDivergedError
             ? e.message
             : `Training failed at iteration ${run.iteration + 1}: ${e instanceof Error ? e.message : String(e)}. ` +
-              `The run's last checkpoint (iteration ${run.checkpointIteration}) is kept; resume it or start a new run.`;
+              `The run's last checkpoint (iteration ${run.checkpointIteration}) is kept; resume it (here, or after a ` +
+              `reload) or start a new run.`;
+        run.error = message;
         this.emit('fault', { kind: e instanceof QuotaError ? 'quota' : storage ? 'storage' : 'worker', message });
         // Record the failure; if even that fails, the stored 'running' run shows as interrupted.
         await putRun(this.run).catch(() => undefined);

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model-config';
 import { unetParamShapes, type Params, type UNetConfig } from '../nn/unet';
-import { BundleError, SafetensorsError, type LimitViolation } from './errors';
+import { BundleError, notSafetensorsMessage, SafetensorsError, type LimitViolation } from './errors';
 import { describeFormat } from './format-names';
 import { jsonChecks, parseHeaderJson } from './json-checks';
 import {
@@ -163,7 +163,7 @@ export function readModelConfig(bytes: Uint8Array | ArrayBuffer, fileSize?: numb
     metadata = parseSafetensorsHeader(bytes, fileSize).metadata;
   } catch (e) {
     if (e instanceof SafetensorsError) {
-      throw new BundleError('not-safetensors', `not a readable model file: ${e.message}`, { cause: e });
+      throw new BundleError('not-safetensors', notSafetensorsMessage('not a readable model file', e), { cause: e });
     }
     throw e;
   }
@@ -199,7 +199,7 @@ export function loadModelBundle(input: Uint8Array | ArrayBuffer): ModelBundle {
     header = parseSafetensorsHeader(bytes);
   } catch (e) {
     if (e instanceof SafetensorsError) {
-      throw new BundleError('not-safetensors', `not a readable model file: ${e.message}`, { cause: e });
+      throw new BundleError('not-safetensors', notSafetensorsMessage('not a readable model file', e), { cause: e });
     }
     throw e;
   }

@@ -3,6 +3,8 @@
  * Every one carries a stable `code` so callers (CLI, UI) can branch without parsing messages,
  * and a message that says what was wrong and what to do.
  */
+import type { ForeignFile, ForeignKind } from './file-magic';
+
 export class FormatError extends Error {
   readonly code: string;
   /** Set when a header field broke a documented bound (src/core/io/limits.ts). */
@@ -41,6 +43,7 @@ export type SafetensorsErrorCode =
   | 'unexplained-bytes'
   | 'bad-metadata'
   | 'int64-out-of-range'
+  | 'foreign-file'
   | 'bad-input';
 
 /** The bytes are not a well-formed safetensors file (or the tensors given to the writer cannot be written). */
@@ -52,6 +55,23 @@ export class SafetensorsError extends FormatError {
     super(code, message, options);
     this.tensor = tensor;
   }
+}
+
+/** The file is another kind of file altogether (an image, a PyTorch checkpoint...), known by its first bytes. */
+export class ForeignFileError extends SafetensorsError {
+  readonly kind: ForeignKind;
+  constructor(file: ForeignFile, options?: FormatErrorOptions) {
+    super('foreign-file', `this is ${file.what}, not a safetensors file: ${file.advice}`, undefined, options);
+    this.kind = file.kind;
+  }
+}
+
+/**
+ * The message of a format's "not safetensors" error: `prefix: <why>`, or the foreign file's own
+ * sentence, which already says what the file is and what to do.
+ */
+export function notSafetensorsMessage(prefix: string, cause: SafetensorsError): string {
+  return cause instanceof ForeignFileError ? cause.message : `${prefix}: ${cause.message}`;
 }
 
 export type BundleErrorCode =
@@ -98,7 +118,7 @@ export class ShardError extends FormatError {
 /** Not a safetensors file at all; `cause` holds the SafetensorsError. */
 export class ShardNotSafetensorsError extends ShardError {
   constructor(cause: SafetensorsError) {
-    super('not-safetensors', `not a readable safetensors file: ${cause.message}`, { cause });
+    super('not-safetensors', notSafetensorsMessage('not a readable safetensors file', cause), { cause });
   }
 }
 

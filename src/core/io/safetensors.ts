@@ -16,7 +16,8 @@
  * Int32Array, after checking every value fits in 32 bits (error 'int64-out-of-range' otherwise):
  * in this project I64 only carries labels and seeds, and tfjs has no int64 dtype anyway.
  */
-import { SafetensorsError } from './errors';
+import { ForeignFileError, SafetensorsError } from './errors';
+import { identifyFile } from './file-magic';
 import { bfloat16ToFloat32Array, float16ToFloat32Array, float32ToFloat16Array } from './float16';
 import { describeJson, JsonNumberLiteral, JsonSyntaxError, parseStrictJson } from './strict-json';
 
@@ -84,25 +85,40 @@ function copyRange(bytes: Uint8Array, begin: number, end: number): ArrayBuffer {
 export function safetensorsHeaderEnd(first8: Uint8Array | ArrayBuffer, fileSize?: number): number {
   const bytes = asBytes(first8);
   if (bytes.byteLength < 8) {
-    throw new SafetensorsError('truncated', `file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
+    throw refused(
+      bytes,
+      new SafetensorsError('truncated', `file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`),
+    );
   }
   // BigInt: a corrupt length can exceed 2^53, and the message must quote it exactly.
   const field = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (field > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError(
-      'header-too-large',
-      `header length field says ${field} bytes, over the ${MAX_HEADER_BYTES}-byte bound: the file is corrupt or not safetensors`,
+    throw refused(
+      bytes,
+      new SafetensorsError(
+        'header-too-large',
+        `header length field says ${field} bytes, over the ${MAX_HEADER_BYTES}-byte bound: the file is corrupt or not safetensors`,
+      ),
     );
   }
   const n = Number(field);
   const size = fileSize ?? bytes.byteLength;
   if (8 + n > size) {
-    throw new SafetensorsError(
-      'truncated',
-      `header length field says ${n} bytes but the file has only ${size - 8} after it: the file is truncated or not safetensors`,
+    throw refused(
+      bytes,
+      new SafetensorsError(
+        'truncated',
+        `header length field says ${n} bytes but the file has only ${size - 8} after it: the file is truncated or not safetensors`,
+      ),
     );
   }
   return 8 + n;
+}
+
+/** A refused file that is another kind of file altogether says what it is instead (file-magic.ts). */
+function refused(bytes: Uint8Array, error: SafetensorsError): SafetensorsError {
+  const foreign = identifyFile(bytes);
+  return foreign ? new ForeignFileError(foreign, { cause: error }) : error;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -216,11 +232,14 @@ export function parseSafetensorsHeader(input: Uint8Array | ArrayBuffer, fileSize
     json = parseStrictJson(text);
   } catch (e) {
     if (!(e instanceof JsonSyntaxError || e instanceof TypeError)) throw e;
-    throw new SafetensorsError(
-      'header-not-json',
-      `header is not strict UTF-8 JSON (${(e as Error).message}): the file is corrupt`,
-      undefined,
-      { cause: e },
+    throw refused(
+      bytes,
+      new SafetensorsError(
+        'header-not-json',
+        `header is not strict UTF-8 JSON (${(e as Error).message}): the file is corrupt`,
+        undefined,
+        { cause: e },
+      ),
     );
   }
   if (!isPlainObject(json)) {

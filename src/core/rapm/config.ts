@@ -87,8 +87,13 @@ export interface CheckpointSchedule {
   everySeconds: number;
 }
 
-/** The studio's and `npm run distill`'s default: a reload loses at most about a minute, or 100 iterations. */
-export const DEFAULT_CHECKPOINT_SCHEDULE: Readonly<CheckpointSchedule> = { everyIterations: 100, everySeconds: 60 };
+/**
+ * The studio's and `npm run distill`'s default: a reload loses at most about 15 s of training (or
+ * 100 iterations, or one iteration where one takes longer). A checkpoint costs 0.14 s with LoRA
+ * and 0.28 s fully fine-tuned on wasm (serialise + IndexedDB write), 1-2% of training at this
+ * cadence (scripts/bench-checkpoint.ts, docs/benchmarks.md).
+ */
+export const DEFAULT_CHECKPOINT_SCHEDULE: Readonly<CheckpointSchedule> = { everyIterations: 100, everySeconds: 15 };
 
 /**
  * Validation of a run (validator.ts): trajectories held out and never trained on, and iterations
