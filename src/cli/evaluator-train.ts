@@ -45,8 +45,8 @@ console.log(
 
 const trainer = new ClassifierTrainer(cfg, initClassifierParams(cfg, seed), peakLr);
 const random = mulberry32(seed);
-const testAccuracy = () =>
-  classAccuracy(classifyImages(cfg, trainer.params, test.images, test.count).predictions, test.labels);
+const testAccuracy = async () =>
+  classAccuracy((await classifyImages(cfg, trainer.params, test.images, test.count)).predictions, test.labels);
 const started = performance.now();
 let step = 0;
 for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -63,15 +63,15 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
       maxShift,
       random,
     );
-    lossSum += trainer.step(batch.images, batch.labels);
+    lossSum += await trainer.step(batch.images, batch.labels);
   }
   const seconds = (performance.now() - epochStart) / 1000;
   console.log(
     `epoch ${epoch}/${epochs}  loss ${(lossSum / stepsPerEpoch).toFixed(4)}  ` +
-      `${((stepsPerEpoch * batchSize) / seconds).toFixed(0)} images/s  test accuracy ${(100 * testAccuracy()).toFixed(2)}%`,
+      `${((stepsPerEpoch * batchSize) / seconds).toFixed(0)} images/s  test accuracy ${(100 * (await testAccuracy())).toFixed(2)}%`,
   );
 }
-const accuracy = testAccuracy();
+const accuracy = await testAccuracy();
 const trainSeconds = (performance.now() - started) / 1000;
 // CPU time beside wall time: on a shared machine the wall clock mostly measures the neighbours.
 const cpu = process.cpuUsage();

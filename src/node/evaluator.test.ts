@@ -12,7 +12,7 @@ import { loadMnist } from './mnist';
 const SHIPPED = 'public/evaluator.safetensors';
 
 describe('evaluator on MNIST', () => {
-  it('a short training run lowers the loss and does not leak tensors', () => {
+  it('a short training run lowers the loss and does not leak tensors', async () => {
     const cfg = { ...MNIST_CLASSIFIER, channels: [8, 16], featureDim: 32 };
     const train = loadMnist('train');
     const random = mulberry32(1);
@@ -24,7 +24,7 @@ describe('evaluator on MNIST', () => {
     for (let epoch = 0; epoch < 5; epoch++) {
       for (let b = 0; b < subset.length; b += 32) {
         const batch = shiftedBatch(train, subset.subarray(b, b + 32), cfg.imageSize, 0, random);
-        losses.push(trainer.step(batch.images, batch.labels));
+        losses.push(await trainer.step(batch.images, batch.labels));
       }
       if (epoch === 1) tensors = tf.memory().numTensors;
     }
@@ -35,7 +35,7 @@ describe('evaluator on MNIST', () => {
     trainer.dispose();
   });
 
-  it.runIf(existsSync(SHIPPED))('the shipped evaluator classifies >= 98% of a test slice correctly', () => {
+  it.runIf(existsSync(SHIPPED))('the shipped evaluator classifies >= 98% of a test slice correctly', async () => {
     const { config, params, provenance } = decodeEvaluator(readFileSync(SHIPPED));
     const test = loadMnist('test');
     // Every 4th test digit: 501 images across all classes, a quick but representative check.
@@ -44,7 +44,7 @@ describe('evaluator on MNIST', () => {
     const images = new Float32Array(pick.length * px);
     pick.forEach((k, i) => images.set(test.images.subarray(k * px, (k + 1) * px), i * px));
     const labels = Int32Array.from(pick, (k) => test.labels[k]);
-    const { predictions } = classifyImages(config, params, images, pick.length);
+    const { predictions } = await classifyImages(config, params, images, pick.length);
     expect(classAccuracy(predictions, labels)).toBeGreaterThanOrEqual(0.98);
     expect(Number(provenance.testAccuracy)).toBeGreaterThanOrEqual(0.98);
     tf.dispose(Object.values(params));

@@ -102,7 +102,13 @@ export function RunBar() {
       {run && <ProgressBar label="Training" done={run.iteration} total={run.iterations} text={progressText} />}
       {phase && (
         <p className="phase" role="status" aria-label="Training phase" data-testid="training-phase">
-          {phase.label[0].toUpperCase() + phase.label.slice(1)}… {formatDuration(elapsed)}
+          {phase.label[0].toUpperCase() + phase.label.slice(1)}…{' '}
+          {phase.measured && (
+            <span data-testid="phase-measured">
+              {phase.measured.done} of {phase.measured.total} trajectories measured ·{' '}
+            </span>
+          )}
+          {formatDuration(elapsed)}
         </p>
       )}
       {startNote && (

@@ -12,7 +12,7 @@ const HINTS: Record<string, string> = {
   studentBetas: 'Adam betas (β1, β2) of the student.',
   discBetas: 'Adam betas (β1, β2) of the discriminators.',
   iterations: 'Iterations to run; each draws one batch of stored trajectories.',
-  sampleEvery: 'Refresh the sample grid every K iterations.',
+  sampleEvery: 'Refresh the sample grid every K iterations (0 = no grids, the fastest on a slow device).',
   checkpointEvery: 'Save a checkpoint every K iterations (0 = by time only).',
   checkpointSeconds:
     'Also save one after this many seconds of training, however slow the backend: a reload loses at most about this much work (0 = by count only).',
@@ -41,7 +41,7 @@ const NUMERIC_FIELDS: { key: NumericKey; label: string; min?: number; max?: numb
 
 const RUN_FIELDS: { key: keyof TrainSettings; label: string; min: number }[] = [
   { key: 'iterations', label: 'Iterations', min: 1 },
-  { key: 'sampleEvery', label: 'Samples every', min: 1 },
+  { key: 'sampleEvery', label: 'Samples every', min: 0 },
   { key: 'checkpointEvery', label: 'Checkpoint every', min: 1 },
   { key: 'checkpointSeconds', label: 'Seconds between checkpoints', min: 1 },
   { key: 'validationCount', label: 'Validation trajectories', min: 0 },

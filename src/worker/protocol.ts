@@ -200,6 +200,8 @@ export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping';
 export interface TrainingPhase {
   label: string;
   since: number;
+  /** While the phase measures the held-out trajectories (the teacher's lines, a validation): how many are done. */
+  measured?: { done: number; total: number };
 }
 
 type NoArgs = Record<string, never>;

@@ -24,6 +24,7 @@ import { studentSamples } from '../core/rapm/student';
 import { disposeSnapshot, type StudentSnapshot } from '../core/rapm/student-snapshot';
 import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-driver';
 import type { NamedShard } from '../core/rapm/trajectory-set';
+import type { MeasureProgress } from '../core/rapm/validation';
 import { ValidationSplitError } from '../core/rapm/validation-split';
 import { putBestCheckpoint, putCheckpoint, putRun, takeRun, type RunRecord } from './db';
 import { iterationCost, markIteration } from './diagnostics';
@@ -274,6 +275,18 @@ export class TrainingSession {
     this.emitState();
   }
 
+  /** Sets a phase that measures held-out trajectories; the callback it returns reports how many are done. */
+  private measuringPhase(label: string): MeasureProgress {
+    this.setPhase(label);
+    const phase = this.phase;
+    return (done, total) => {
+      // a pause or stop asked for meanwhile has replaced the phase: its label stays
+      if (this.phase !== phase || !phase) return;
+      phase.measured = { done, total };
+      this.emitState();
+    };
+  }
+
   private async loop(): Promise<void> {
     const { run, driver } = this;
     try {
@@ -408,10 +421,11 @@ export class TrainingSession {
   private async validateAtStart(): Promise<void> {
     const { validator } = this.driver;
     if (!validator) return;
-    if (validator.record.references.length === 0) {
-      this.setPhase(`measuring the teacher on ${validator.set.count} held-out trajectories`);
-    }
-    this.emit('validationReferences', { runId: this.run.id, references: await validator.references() });
+    const onProgress =
+      validator.record.references.length === 0
+        ? this.measuringPhase(`measuring the teacher on ${validator.set.count} held-out trajectories`)
+        : undefined;
+    this.emit('validationReferences', { runId: this.run.id, references: await validator.references(onProgress) });
     if (!validator.has(this.driver.iteration)) await this.validate();
   }
 
@@ -420,8 +434,10 @@ export class TrainingSession {
     const { driver, run } = this;
     if (!driver.validator) return;
     const before = this.phase;
-    this.setPhase(`validating the student on ${driver.validator.set.count} held-out trajectories`);
-    const result = await driver.validate();
+    const onProgress = this.measuringPhase(
+      `validating the student on ${driver.validator.set.count} held-out trajectories`,
+    );
+    const result = await driver.validate(onProgress);
     if (!result) return;
     const { point, best } = result;
     if (best) {

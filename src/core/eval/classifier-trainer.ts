@@ -82,8 +82,8 @@ export class ClassifierTrainer {
     this.optimizer.setLearningRate(lr);
   }
 
-  /** One Adam step on a batch; returns the mean cross-entropy before the update. */
-  step(images: Float32Array, labels: Int32Array): number {
+  /** One Adam step on a batch; returns the mean cross-entropy before the update (read back asynchronously). */
+  async step(images: Float32Array, labels: Int32Array): Promise<number> {
     const { imageSize, inChannels, numClasses } = this.cfg;
     const loss = tf.tidy(() => {
       const x = tf.tensor4d(images, [labels.length, imageSize, imageSize, inChannels]);
@@ -94,9 +94,11 @@ export class ClassifierTrainer {
         Object.values(this.params),
       ) as tf.Scalar;
     });
-    const value = loss.dataSync()[0];
-    loss.dispose();
-    return value;
+    try {
+      return (await loss.data())[0];
+    } finally {
+      loss.dispose();
+    }
   }
 
   dispose(): void {

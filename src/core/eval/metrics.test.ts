@@ -9,13 +9,13 @@ describe('metrics', () => {
     expect(() => classAccuracy(Int32Array.from([1]), Int32Array.from([1, 2]))).toThrow(/equally many/);
   });
 
-  it('batched features and predictions equal one whole-set forward pass, without leaking tensors', () => {
+  it('batched features and predictions equal one whole-set forward pass, without leaking tensors', async () => {
     const cfg = MNIST_CLASSIFIER;
     const params = initClassifierParams(cfg, 2);
     const count = 5;
     const images = Float32Array.from({ length: count * 28 * 28 }, (_, i) => Math.sin(i * 0.37));
     const before = tf.memory().numTensors;
-    const got = classifyImages(cfg, params, images, count, 2);
+    const got = await classifyImages(cfg, params, images, count, 2);
     expect(tf.memory().numTensors).toBe(before);
     const ref = tf.tidy(() => {
       const out = applyClassifier(cfg, params, tf.tensor4d(images, [count, 28, 28, 1]));

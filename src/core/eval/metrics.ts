@@ -17,14 +17,17 @@ export interface Classified {
 /**
  * Runs the classifier over `count` NHWC images stored flat in `images` (values in [-1, 1]),
  * `batchSize` at a time so memory stays bounded, and gathers features and predictions on the CPU.
+ * The read-back is asynchronous: tfjs-webgpu's synchronous read goes through a canvas, which in
+ * Chromium on SwiftShader returns zeros and leaves the device unusable for every later read
+ * ("A valid external Instance reference no longer exists"), and in Node does not exist.
  */
-export function classifyImages(
+export async function classifyImages(
   cfg: ClassifierConfig,
   params: Params,
   images: Float32Array,
   count: number,
   batchSize = 256,
-): Classified {
+): Promise<Classified> {
   const per = cfg.imageSize * cfg.imageSize * cfg.inChannels;
   if (images.length !== count * per) {
     throw new Error(`classifyImages: expected ${count} images of ${per} values (${count * per}), got ${images.length}`);
@@ -41,10 +44,15 @@ export function classifyImages(
         cfg.inChannels,
       ]);
       const out = applyClassifier(cfg, params, x);
-      return [out.features.dataSync(), tf.argMax(out.logits, 1).dataSync()];
+      return [out.features, tf.argMax(out.logits, 1)];
     });
-    features.set(f, start * cfg.featureDim);
-    predictions.set(pred, start);
+    try {
+      const [fv, pv] = await Promise.all([f.data(), pred.data()]);
+      features.set(fv, start * cfg.featureDim);
+      predictions.set(pv, start);
+    } finally {
+      tf.dispose([f, pred]);
+    }
   }
   return { features, predictions, featureDim: cfg.featureDim, count };
 }

@@ -15,7 +15,7 @@ import type { TeacherModel } from './teacher-model';
 import { RapmTrainer } from './trainer';
 import type { TrajectorySource } from './trajectory-source';
 import { trajectorySet, type NamedShard } from './trajectory-set';
-import type { Evaluation, ValidationPoint } from './validation';
+import type { Evaluation, MeasureProgress, ValidationPoint } from './validation';
 import { checkValidationSplit } from './validation-split';
 import {
   Validator,
@@ -145,11 +145,11 @@ export class TrainingDriver {
    * Scores the student now on the held-out trajectories; on a new best, also the checkpoint bytes
    * to keep as the run's best. Null when the run holds out nothing.
    */
-  async validate(): Promise<{ point: ValidationPoint; best: Uint8Array | null } | null> {
+  async validate(onProgress?: MeasureProgress): Promise<{ point: ValidationPoint; best: Uint8Array | null } | null> {
     if (!this.validator) return null;
     const snapshot = this.snapshot();
     try {
-      const { point, improved } = await this.validator.validate(snapshot);
+      const { point, improved } = await this.validator.validate(snapshot, onProgress);
       const best = improved ? await saveRapmCheckpoint(this.trainer, this.teacher.identity, this.split()) : null;
       return { point, best };
     } finally {

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decodeEvaluator } from '../eval/evaluator-bundle';
 import { decodeRealFeatures, encodeRealFeatures, RealFeaturesError } from '../eval/real-features';
 import { loadModelBundle, tensorDataHash } from '../io/bundle';
@@ -80,14 +80,25 @@ describe.runIf(shipped)('validation on the built-in teacher and shards', () => {
     expect(evaluatorFits(evaluation, model)).toBe(true);
     const set = validationSet(source, makeValidationSplit(source.data.count, 24, 0).indices);
     const before = tf.memory().numTensors;
+    // No synchronous read anywhere: on WebGPU one returns zeros and loses the device (metrics.ts).
+    const syncReads = vi.spyOn(tf.engine(), 'readSync');
+    const measured: [number, number][] = [];
     const [few, full] = await teacherReferences(
       model,
       params,
       { timesteps: source.geometry.coarseTimesteps, guidance: source.geometry.guidance, fullSteps: 32 },
       set,
       evaluation,
+      16,
+      (done, total) => measured.push([done, total]),
     );
     expect(tf.memory().numTensors).toBe(before);
+    // progress after each batch that has come back: 0, 16, then all 24
+    expect(measured).toEqual([
+      [0, 24],
+      [16, 24],
+      [24, 24],
+    ]);
     expect(full).toMatchObject({ label: 'teacher, 32 steps', steps: 32, rmse: 0 });
     expect(full.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(few.label).toBe('teacher, 4 steps');
@@ -100,14 +111,33 @@ describe.runIf(shipped)('validation on the built-in teacher and shards', () => {
       expect(r.fid).toBeGreaterThan(0);
     }
     // pure noise is far from everything
-    const noise = scoreSamples(set.noise, set, evaluation);
+    const noise = await scoreSamples(set.noise, set, evaluation);
     expect(noise.rmse).toBeGreaterThan(few.rmse);
     expect(noise.fid!).toBeGreaterThan(full.fid!);
     // the teacher sampled as a student (no guidance) gives a point with its cost
-    const point = await validateStudent(model, params, source.geometry.coarseTimesteps, set, null, 7);
-    expect(point).toMatchObject({ iteration: 7, fid: null, accuracy: null });
+    measured.length = 0;
+    const point = await validateStudent(
+      model,
+      params,
+      source.geometry.coarseTimesteps,
+      set,
+      evaluation,
+      7,
+      32,
+      (d, t) => measured.push([d, t]),
+    );
+    expect(point).toMatchObject({ iteration: 7 });
     expect(point.rmse).toBeGreaterThan(0);
+    expect(point.accuracy).toBeGreaterThanOrEqual(0.5);
     expect(point.ms).toBeGreaterThan(0);
+    expect(measured).toEqual([
+      [0, 24],
+      [24, 24],
+    ]);
+    expect(syncReads).not.toHaveBeenCalled();
+    syncReads.mockRestore();
+    const rmseOnly = await validateStudent(model, params, source.geometry.coarseTimesteps, set, null, 7);
+    expect(rmseOnly).toMatchObject({ iteration: 7, fid: null, accuracy: null, rmse: point.rmse });
     tf.dispose([...Object.values(params), ...Object.values(evaluation.evaluator.params)]);
   });
 });

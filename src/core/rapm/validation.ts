@@ -101,14 +101,24 @@ export function meanSampleRmse(a: Float32Array, b: Float32Array, count: number):
 }
 
 /** Scores samples drawn from the set's noise; FID and accuracy only with an evaluation that fits. */
-export function scoreSamples(images: Float32Array, set: ValidationSet, evaluation: Evaluation | null): QualityScore {
+export async function scoreSamples(
+  images: Float32Array,
+  set: ValidationSet,
+  evaluation: Evaluation | null,
+): Promise<QualityScore> {
   const rmse = meanSampleRmse(images, set.teacherEnd, set.count);
   if (!evaluation || set.count < 2) return { rmse, fid: null, accuracy: null };
   const { config, params } = evaluation.evaluator;
-  const classified = classifyImages(config, params, images, set.count, 64);
+  const classified = await classifyImages(config, params, images, set.count, 64);
   const fid = frechetDistance(fitGaussian(classified.features, set.count, classified.featureDim), evaluation.real);
   return { rmse, fid, accuracy: classAccuracy(classified.predictions, set.labels) };
 }
+
+/**
+ * Told how many of the set's trajectories are sampled so far, after each batch has come back from
+ * the device (so on a GPU it follows the work, not its queueing): long phases show progress.
+ */
+export type MeasureProgress = (measured: number, total: number) => void;
 
 export interface SetSampling {
   /** The sampling grid, descending: the run's coarse timesteps. */
@@ -116,6 +126,7 @@ export interface SetSampling {
   guidance: number;
   /** Images per sampler call: bounds device memory. */
   batchSize: number;
+  onProgress?: MeasureProgress;
 }
 
 /** DDIM samples on the given grid from the set's noise, batch by batch, NHWC flat. */
@@ -130,6 +141,7 @@ export async function sampleSet(
   const ddim = modelDdim(model);
   const denoiser = modelDenoiser(model, params);
   const out = new Float32Array(set.count * px);
+  opts.onProgress?.(0, set.count);
   for (let start = 0; start < set.count; start += opts.batchSize) {
     const end = Math.min(start + opts.batchSize, set.count);
     const samples = tf.tidy(
@@ -153,6 +165,7 @@ export async function sampleSet(
     } finally {
       samples.dispose();
     }
+    opts.onProgress?.(end, set.count);
   }
   return out;
 }
@@ -166,10 +179,11 @@ export async function validateStudent(
   evaluation: Evaluation | null,
   iteration: number,
   batchSize = 32,
+  onProgress?: MeasureProgress,
 ): Promise<ValidationPoint> {
   const started = performance.now();
-  const images = await sampleSet(model, student, set, { timesteps, guidance: 1, batchSize });
-  const score = scoreSamples(images, set, evaluation);
+  const images = await sampleSet(model, student, set, { timesteps, guidance: 1, batchSize, onProgress });
+  const score = await scoreSamples(images, set, evaluation);
   return { iteration, ...score, ms: performance.now() - started };
 }
 
@@ -184,16 +198,17 @@ export async function teacherReferences(
   set: ValidationSet,
   evaluation: Evaluation | null,
   batchSize = 32,
+  onProgress?: MeasureProgress,
 ): Promise<TeacherReference[]> {
   const { timesteps, guidance } = sampling;
-  const few = await sampleSet(model, teacher, set, { timesteps, guidance, batchSize });
+  const few = await sampleSet(model, teacher, set, { timesteps, guidance, batchSize, onProgress });
   const steps = timesteps.length;
   return [
-    { label: `teacher, ${steps} steps`, steps, ...scoreSamples(few, set, evaluation) },
+    { label: `teacher, ${steps} steps`, steps, ...(await scoreSamples(few, set, evaluation)) },
     {
       label: sampling.fullSteps ? `teacher, ${sampling.fullSteps} steps` : 'teacher, full trajectory',
       steps: sampling.fullSteps,
-      ...scoreSamples(set.teacherEnd, set, evaluation),
+      ...(await scoreSamples(set.teacherEnd, set, evaluation)),
     },
   ];
 }

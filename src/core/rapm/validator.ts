@@ -19,6 +19,7 @@ import {
   validateStudent,
   validationSet,
   type Evaluation,
+  type MeasureProgress,
   type TeacherReference,
   type ValidationPoint,
   type ValidationSet,
@@ -112,7 +113,7 @@ export class Validator {
   }
 
   /** The teacher's lines, measured on the first call and kept in the record. */
-  async references(): Promise<TeacherReference[]> {
+  async references(onProgress?: MeasureProgress): Promise<TeacherReference[]> {
     if (this.record.references.length === 0) {
       this.record.references = await teacherReferences(
         this.model,
@@ -121,13 +122,17 @@ export class Validator {
         this.set,
         this.evaluation,
         this.batchSize,
+        onProgress,
       );
     }
     return this.record.references;
   }
 
   /** Scores a snapshot of the student (its EMA weights); `improved` when it is the best point so far. */
-  async validate(snapshot: StudentSnapshot): Promise<{ point: ValidationPoint; improved: boolean }> {
+  async validate(
+    snapshot: StudentSnapshot,
+    onProgress?: MeasureProgress,
+  ): Promise<{ point: ValidationPoint; improved: boolean }> {
     const started = performance.now();
     const student = mergeStudent(this.teacher, snapshot.weights, snapshot.student);
     let point: ValidationPoint;
@@ -140,6 +145,7 @@ export class Validator {
         this.evaluation,
         snapshot.iteration,
         this.batchSize,
+        onProgress,
       );
     } finally {
       tf.dispose(Object.values(student));
