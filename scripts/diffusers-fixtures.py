@@ -6,9 +6,10 @@ into e2e/fixtures/diffusers/<name>/:
   config.json                         diffusers' own save_config of the model
   diffusion_pytorch_model.safetensors the weights (F32, F16 or BF16, written here with numpy)
   scheduler_config.json               diffusers' own save_config of the scheduler
-  forward.safetensors                 inputs `sample` [B, C, H, W] F32, `timestep` [B] I64, optional
-                                      `class_labels` [B] I64; diffusers' output `expected` [B, C, H, W]
-                                      and its sinusoidal `time_proj` [B, C0] (a debugging aid)
+  inputs.safetensors                  `sample` [B, C, H, W] F32, `timestep` [B] I64, optional
+                                      `class_labels` [B] I64 (the inputs file of npm run model:check)
+  outputs.safetensors                 diffusers' output `sample` [B, C, H, W] F32 (as model:check
+                                      writes it) and its sinusoidal `time_proj` [B, C0] (a debugging aid)
   ddim.safetensors                    `noise` [B, C, H, W], optional `class_labels`, `timesteps` [n] I64
                                       and `trajectory` [n + 1, B, C, H, W]: the noise, then each
                                       prev_sample of DDIMScheduler.from_config(scheduler_config).step
@@ -308,11 +309,12 @@ def make(spec, out_root, torch, UNet2DModel, schedulers):
         expected = model(sample, timestep, class_labels=labels).sample
         time_proj = model.time_proj(timestep)
     check_round_trip(out, UNet2DModel, torch, sample, timestep, labels, expected)
-    forward = [f32('sample', sample.numpy()), i64('timestep', timestep.numpy())]
+    inputs = [f32('sample', sample.numpy()), i64('timestep', timestep.numpy())]
     if labels is not None:
-        forward.append(i64('class_labels', labels.numpy()))
-    forward += [f32('expected', expected.numpy()), f32('time_proj', time_proj.numpy())]
-    write_safetensors(os.path.join(out, 'forward.safetensors'), forward, {'source': 'diffusers 0.25.0 UNet2DModel'})
+        inputs.append(i64('class_labels', labels.numpy()))
+    write_safetensors(os.path.join(out, 'inputs.safetensors'), inputs)
+    outputs = [f32('sample', expected.numpy()), f32('time_proj', time_proj.numpy())]
+    write_safetensors(os.path.join(out, 'outputs.safetensors'), outputs, {'source': 'diffusers 0.25.0 UNet2DModel'})
 
     ddim = schedulers['DDIMScheduler'].from_config(scheduler.config)
     ddim.set_timesteps(spec['ddim_steps'])

@@ -172,3 +172,41 @@ export class ShardTeacherContradictionError extends ShardError {
     );
   }
 }
+
+export type DiffusersErrorCode =
+  | 'missing-file'
+  | 'not-json'
+  | 'bad-config'
+  | 'unsupported'
+  | 'unknown-field'
+  | 'not-safetensors'
+  | 'missing-tensor'
+  | 'extra-tensor'
+  | 'wrong-shape'
+  | 'wrong-dtype'
+  | 'non-finite'
+  | 'bad-input';
+
+/**
+ * A diffusers model folder this studio cannot run as given: `file` is the file the problem is in
+ * (config.json, scheduler_config.json, diffusion_pytorch_model.safetensors, or an inputs file);
+ * `field` the config field or tensor name, and `value` its value as written, where the problem
+ * is one field's.
+ */
+export class DiffusersError extends FormatError {
+  declare readonly code: DiffusersErrorCode;
+  readonly file: string;
+  readonly field: string | undefined;
+  readonly value: string | undefined;
+  constructor(
+    code: DiffusersErrorCode,
+    file: string,
+    message: string,
+    options?: FormatErrorOptions & { field?: string; value?: string },
+  ) {
+    super(code, `${file}: ${message}`, options);
+    this.file = file;
+    this.field = options?.field;
+    this.value = options?.value;
+  }
+}

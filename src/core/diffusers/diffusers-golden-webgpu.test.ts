@@ -1,0 +1,46 @@
+/**
+ * The golden fixtures' forward pass and DDIM trajectory on tfjs's webgpu backend through Dawn in
+ * Node on SwiftShader (real arithmetic on the CPU; needs the dev dependency `webgpu` and the
+ * SwiftShader Vulkan driver that ships with Debian's chromium): the fused kernels (GroupNorm with
+ * the config's eps, the conditioning embedding, single-head attention) against diffusers.
+ * SwiftShader compiles every shader on first use: about 4 minutes per fixture on the 2-core
+ * development machine, so this runs only when asked for:
+ *   RAPM_WEBGPU_GOLDEN=1 npx vitest run src/core/diffusers/diffusers-golden-webgpu.test.ts
+ */
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { goldenForward, goldenTrajectory, GOLDEN_FIXTURES, loadGolden } from '../../node/diffusers-golden.test-util';
+
+const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const TOLERANCE = 1e-4;
+
+describe.runIf(existsSync(ICD) && process.env.RAPM_WEBGPU_GOLDEN === '1')(
+  'diffusers fixtures on webgpu (Dawn on SwiftShader)',
+  () => {
+    beforeAll(async () => {
+      process.env.VK_ICD_FILENAMES = ICD;
+      process.env.XDG_RUNTIME_DIR ??= '/tmp';
+      const { useBackend } = await import('../../node/backend');
+      await useBackend('webgpu');
+    }, 300_000);
+
+    it.each(GOLDEN_FIXTURES)(
+      '%s: forward and DDIM trajectory equal diffusers within 1e-4',
+      async (name) => {
+        expect(tf.getBackend()).toBe('webgpu');
+        const model = await loadGolden(name);
+        const forward = await goldenForward(name, model);
+        const { errors } = await goldenTrajectory(name, model);
+        console.log(
+          `${name} (webgpu): forward ${forward.output.toExponential(2)}, DDIM worst ${Math.max(...errors).toExponential(1)}`,
+        );
+        tf.dispose(Object.values(model.params));
+        expect(forward.leaked).toBe(0);
+        expect(forward.output).toBeLessThan(TOLERANCE);
+        for (const e of errors) expect(e).toBeLessThan(TOLERANCE);
+      },
+      900_000,
+    );
+  },
+);
