@@ -210,3 +210,23 @@ export class DiffusersError extends FormatError {
     this.value = options?.value;
   }
 }
+
+export type ModelInputsErrorCode =
+  | 'not-safetensors'
+  | 'missing-tensor'
+  | 'unexpected-tensor'
+  | 'wrong-shape'
+  | 'wrong-dtype'
+  | 'non-finite'
+  | 'label-out-of-range';
+
+/** An inputs file for a model's forward pass (`sample`, `timestep`, `class_labels`) that does not fit the model. */
+export class ModelInputsError extends FormatError {
+  declare readonly code: ModelInputsErrorCode;
+  /** The tensor the problem is about, when there is one. */
+  readonly tensor: string | undefined;
+  constructor(code: ModelInputsErrorCode, message: string, tensor?: string, options?: FormatErrorOptions) {
+    super(code, message, options);
+    this.tensor = tensor;
+  }
+}
