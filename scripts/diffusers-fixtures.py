@@ -15,6 +15,8 @@ into e2e/fixtures/diffusers/<name>/:
                                       prev_sample of DDIMScheduler.from_config(scheduler_config).step
                                       (eta 0; use_clipped_model_output=True, as the studio's DDIM)
 The reference outputs are computed from the weights as stored (rounded to F16 / BF16 first).
+It also writes shapes.json: for configs of realistic size (no weights), diffusers' parameter count and every
+state-dict tensor's name and shape, which the weight-name table must reproduce.
 
 diffusers is not installable here from a registry, and is never needed by the tests or CI; to rerun:
   fetch github:huggingface/diffusers (tag v0.25.0) and github:huggingface/huggingface_hub (v0.19.4),
@@ -157,6 +159,39 @@ MODELS = [
         'labels': None,
     },
 ]
+
+
+# Configs of realistic size, checked by shape only (no weights are written): the DDPM CIFAR-10 architecture
+# (google/ddpm-cifar10-32's config, 35.7M parameters) and a class-conditional scale_shift variant with 4-head attention.
+SHAPE_CONFIGS = {
+    'ddpm-cifar10-32': dict(
+        sample_size=32, in_channels=3, out_channels=3, block_out_channels=(128, 256, 256, 256), layers_per_block=2,
+        down_block_types=('DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D', 'DownBlock2D'),
+        up_block_types=('UpBlock2D', 'UpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'), attention_head_dim=None,
+        norm_eps=1e-6, downsample_padding=0, flip_sin_to_cos=False, freq_shift=1,
+    ),
+    'cond-64-scale-shift': dict(
+        sample_size=64, in_channels=3, out_channels=3, block_out_channels=(64, 128, 128), layers_per_block=1,
+        down_block_types=('DownBlock2D', 'AttnDownBlock2D', 'AttnDownBlock2D'),
+        up_block_types=('AttnUpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'), attention_head_dim=32,
+        resnet_time_scale_shift='scale_shift', num_class_embeds=100,
+    ),
+}
+
+
+def write_shapes(out_root, UNet2DModel):
+    shapes = {}
+    for name, cfg in SHAPE_CONFIGS.items():
+        model = UNet2DModel(**cfg)
+        shapes[name] = {
+            'config': {k: v for k, v in model.config.items() if not k.startswith('_')},
+            'parameters': sum(p.numel() for p in model.parameters()),
+            'tensors': {k: list(v.shape) for k, v in model.state_dict().items()},
+        }
+        print(f"{name}: {shapes[name]['parameters']} parameters, {len(shapes[name]['tensors'])} tensors")
+    with open(os.path.join(out_root, 'shapes.json'), 'w') as f:
+        json.dump(shapes, f, indent=1, sort_keys=True)
+        f.write('\n')
 
 
 def setup_imports(diffusers_src, hub_src):
@@ -357,6 +392,7 @@ def main():
     schedulers = {'DDIMScheduler': DDIMScheduler, 'DDPMScheduler': DDPMScheduler}
     for spec in MODELS:
         make(spec, os.path.abspath(args.out), torch, UNet2DModel, schedulers)
+    write_shapes(os.path.abspath(args.out), UNet2DModel)
 
 
 if __name__ == '__main__':

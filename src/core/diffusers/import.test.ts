@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiffusersError } from '../io/errors';
 import { parseSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors';
+import { diffusersUnetNetwork } from '../nn/diffusers-unet';
 import { networkParamCount } from '../nn/network';
 import { parseUnetConfig, UNET2D_DEFAULTS } from './config';
 import { loadDiffusersModel, readDiffusersConfigs } from './folder';
@@ -211,6 +212,23 @@ describe('diffusion_pytorch_model.safetensors', () => {
     );
     tf.dispose(Object.values(params));
   });
+});
+
+describe('realistic sizes (e2e/fixtures/diffusers/shapes.json, from diffusers)', () => {
+  const shapes = JSON.parse(readFileSync(join(DIR, '..', 'shapes.json'), 'utf8')) as Record<
+    string,
+    { config: Record<string, unknown>; parameters: number; tensors: Record<string, number[]> }
+  >;
+  it.each(Object.keys(shapes))(
+    "%s: the weight table is diffusers' state dict, name for name and shape for shape",
+    (name) => {
+      const { config, parameters, tensors } = shapes[name];
+      const cfg = parseUnetConfig(JSON.stringify(config));
+      const table = Object.fromEntries(diffusersWeightTable(cfg).map((e) => [e.name, e.fileShape]));
+      expect(table).toEqual(tensors);
+      expect(networkParamCount(diffusersUnetNetwork(cfg))).toBe(parameters);
+    },
+  );
 });
 
 describe('the folder', () => {
