@@ -70,10 +70,11 @@ export class Ddim {
     return tf.tidy(() => this.mix(x0, eps, t));
   }
 
-  /** What the network is trained to output: eps, or v = sqrt(a_t) eps - sqrt(1 - a_t) x0 (Salimans & Ho 2022). */
+  /** What the network is trained to output: eps, x0, or v = sqrt(a_t) eps - sqrt(1 - a_t) x0 (Salimans & Ho 2022). */
   target(x0: tf.Tensor4D, eps: tf.Tensor4D, t: Timestep): tf.Tensor4D {
     this.assertTrainTimestep(t);
     if (this.config.prediction === 'epsilon') return tf.tidy(() => tf.clone(eps));
+    if (this.config.prediction === 'sample') return tf.tidy(() => tf.clone(x0));
     return tf.tidy(() => tf.sub(tf.mul(eps, this.coef(t, Math.sqrt, x0)), tf.mul(x0, this.coef(t, sqrt1m, x0))));
   }
 
@@ -89,6 +90,10 @@ export class Ddim {
         // DDIM eq. (12), "predicted x0": (z - sqrt(1 - a_t) eps) / sqrt(a_t)
         eps = tf.clone(output);
         x0 = tf.div(tf.sub(z, tf.mul(output, s1m)), sa);
+      } else if (this.config.prediction === 'sample') {
+        // the output is x0 itself; eps from eq. (4): (z - sqrt(a_t) x0) / sqrt(1 - a_t)
+        x0 = tf.clone(output);
+        eps = tf.div(tf.sub(z, tf.mul(output, sa)), s1m);
       } else {
         // v-parameterisation: x0 = sqrt(a_t) z - sqrt(1 - a_t) v, eps = sqrt(a_t) v + sqrt(1 - a_t) z
         x0 = tf.sub(tf.mul(z, sa), tf.mul(output, s1m));

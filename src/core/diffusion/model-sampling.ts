@@ -1,28 +1,34 @@
 /**
- * A model bundle as a sampler: its DDIM (the paper's settings: `set_alpha_to_one=False`,
- * `clip_sample` per the config, off unless it says so) and its UNet as a Denoiser. Every tool that samples a bundle (trajectory
+ * A model as a sampler: its DDIM (the paper's settings unless the config says otherwise:
+ * `set_alpha_to_one` and `clip_sample` off) and its network as a Denoiser. Every tool that samples a bundle (trajectory
  * generation, sample grids, evaluation) uses these two, so they all walk the same path;
  * `sampleModel` draws many seeded samples in batches.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model-config';
-import { applyUnet, type Params } from '../nn/unet';
+import type { ModelConfig, SamplingConfig } from '../model-config';
+import { unetNetwork, type Network } from '../nn/network';
+import type { Params } from '../nn/unet';
 import { Ddim } from './ddim';
 import type { Denoiser, GuidanceInterval } from './guidance';
 import { sampleDdim, SamplerInputError, seededNoise } from './sampler';
 import type { TimestepSpacing } from './timesteps';
 
-export function modelDdim(config: ModelConfig): Ddim {
+export function modelDdim(config: SamplingConfig): Ddim {
   return new Ddim({
     schedule: config.schedule,
     prediction: config.prediction,
-    setAlphaToOne: false,
+    setAlphaToOne: config.setAlphaToOne ?? false,
     clipSample: config.clipSample ? config.data.range : null,
   });
 }
 
 export function modelDenoiser(config: ModelConfig, params: Params): Denoiser {
-  return (x, t, labels) => tf.tidy(() => applyUnet(config.unet, params, x, tf.fill([x.shape[0]], t), labels));
+  return networkDenoiser(unetNetwork(config.unet), params);
+}
+
+/** Any network (this studio's UNet, a diffusers UNet2DModel) as a Denoiser at one timestep per call. */
+export function networkDenoiser(network: Network, params: Params): Denoiser {
+  return (x, t, labels) => tf.tidy(() => network.apply(params, x, tf.fill([x.shape[0]], t), labels));
 }
 
 export interface SampleRequest {

@@ -214,6 +214,15 @@ describe('model bundle', () => {
     expect(await tensorDataHash(one)).toBe('e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c');
   });
 
+  it('reads setAlphaToOne when a config sets it, and refuses a non-boolean', async () => {
+    const good = await saveModelBundle({ ...CONFIG, setAlphaToOne: true }, params);
+    expect(readModelConfig(good).setAlphaToOne).toBe(true);
+    const edited = rewrite(good, (_, m) => {
+      m.config = JSON.stringify({ ...(JSON.parse(m.config) as ModelConfig), setAlphaToOne: 'yes' });
+    });
+    expectBundleError(() => loadModelBundle(edited), 'bad-config', 'config.setAlphaToOne must be true or false');
+  });
+
   it('refuses groups that do not divide a normalised channel count, before building anything', async () => {
     const good = await saveModelBundle(CONFIG, params);
     for (const groups of [3, 7]) {

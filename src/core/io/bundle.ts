@@ -103,6 +103,7 @@ export function checkModelConfig(raw: unknown): ModelConfig {
   }
   const config: ModelConfig = { ...(o as object), name, architecture, unet, schedule, prediction, data, numClasses };
   if (o.clipSample !== undefined) config.clipSample = c.boolean(o.clipSample, 'config.clipSample');
+  if (o.setAlphaToOne !== undefined) config.setAlphaToOne = c.boolean(o.setAlphaToOne, 'config.setAlphaToOne');
   if (o.provenance !== undefined) config.provenance = c.stringRecord(o.provenance, 'config.provenance');
   if (o.studentTimesteps !== undefined) {
     const last = schedule.trainSteps - 1;

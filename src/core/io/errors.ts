@@ -192,3 +192,61 @@ export class ShardTeacherContradictionError extends ShardError {
     );
   }
 }
+
+export type DiffusersErrorCode =
+  | 'missing-file'
+  | 'not-json'
+  | 'bad-config'
+  | 'unsupported'
+  | 'unknown-field'
+  | 'not-safetensors'
+  | 'missing-tensor'
+  | 'extra-tensor'
+  | 'wrong-shape'
+  | 'wrong-dtype'
+  | 'non-finite'
+  | 'bad-input';
+
+/**
+ * A diffusers model folder this studio cannot run as given: `file` is the file the problem is in
+ * (config.json, scheduler_config.json, diffusion_pytorch_model.safetensors, or an inputs file);
+ * `field` the config field or tensor name, and `value` its value as written, where the problem
+ * is one field's.
+ */
+export class DiffusersError extends FormatError {
+  declare readonly code: DiffusersErrorCode;
+  readonly file: string;
+  readonly field: string | undefined;
+  readonly value: string | undefined;
+  constructor(
+    code: DiffusersErrorCode,
+    file: string,
+    message: string,
+    options?: FormatErrorOptions & { field?: string; value?: string },
+  ) {
+    super(code, `${file}: ${message}`, options);
+    this.file = file;
+    this.field = options?.field;
+    this.value = options?.value;
+  }
+}
+
+export type ModelInputsErrorCode =
+  | 'not-safetensors'
+  | 'missing-tensor'
+  | 'unexpected-tensor'
+  | 'wrong-shape'
+  | 'wrong-dtype'
+  | 'non-finite'
+  | 'label-out-of-range';
+
+/** An inputs file for a model's forward pass (`sample`, `timestep`, `class_labels`) that does not fit the model. */
+export class ModelInputsError extends FormatError {
+  declare readonly code: ModelInputsErrorCode;
+  /** The tensor the problem is about, when there is one. */
+  readonly tensor: string | undefined;
+  constructor(code: ModelInputsErrorCode, message: string, tensor?: string, options?: FormatErrorOptions) {
+    super(code, message, options);
+    this.tensor = tensor;
+  }
+}

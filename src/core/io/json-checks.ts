@@ -5,7 +5,7 @@
  * any caller allocates from them; a bound broken comes with a LimitViolation.
  */
 import type { ScheduleConfig, ScheduleKind } from '../diffusion/schedule';
-import type { PredictionType } from '../model-config';
+import type { BundlePredictionType } from '../model-config';
 import type { LimitViolation } from './errors';
 import { LIMITS, type LimitName } from './limits';
 import { describeJson, JsonNumberLiteral, JsonSyntaxError, parseStrictJson } from './strict-json';
@@ -113,7 +113,8 @@ export function jsonChecks(fail: (message: string, violation?: LimitViolation) =
     }
     return cfg;
   };
-  const prediction = (v: unknown, path: string): PredictionType => oneOf(v, path, ['epsilon', 'v_prediction'] as const);
+  const prediction = (v: unknown, path: string): BundlePredictionType =>
+    oneOf(v, path, ['epsilon', 'v_prediction'] as const);
   const data = (v: unknown, path: string): DataLayout => {
     const o = object(v, path);
     const range = array(o.range, `${path}.range`, number);

@@ -35,7 +35,16 @@ export function timestepEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
  * w.w1 is [sinusoid dim, E]. `frozen`: the weights take no gradient (a frozen teacher).
  */
 export function conditioning(t: tf.Tensor1D, labels: tf.Tensor1D, w: EmbeddingWeights, frozen: boolean): tf.Tensor2D {
-  const e = timestepEmbedding(t, w.w1.shape[0]);
+  return embedConditioning(timestepEmbedding(t, w.w1.shape[0]), labels, w, frozen);
+}
+
+/** The same from a sinusoidal embedding e [B, S] computed elsewhere (diffusers' conventions, diffusers-unet.ts). */
+export function embedConditioning(
+  e: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  w: EmbeddingWeights,
+  frozen: boolean,
+): tf.Tensor2D {
   if (useFused(EMBEDDING)) return fusedConditioning(e, labels, w, frozen);
   const temb = dense(silu(dense(e, w.w1, w.b1, frozen)) as tf.Tensor2D, w.w2, w.b2, frozen);
   // one-hot x table instead of gather: gather's gradient needs UnsortedSegmentSum, missing on wasm

@@ -8,7 +8,7 @@
  * pass is the closed form:
  *   dx = rstd * (g - mean_group(g) - xhat * mean_group(g * xhat)),  g = dy * gamma,
  * two reductions and five elementwise ops. Same arithmetic as before: two-pass mean and biased
- * variance per (sample, group), eps 1e-5 inside the square root.
+ * variance per (sample, group), eps (1e-5 unless given) inside the square root.
  */
 import * as tf from '@tensorflow/tfjs';
 import { useFused } from '../kernels/fused';
@@ -26,7 +26,7 @@ function groupMean(perChannel: tf.Tensor2D, groups: number, count: number): tf.T
 }
 
 /** The reference path on every backend; g is the group count, already capped at the channels. */
-function composedGroupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, g: number): tf.Tensor4D {
+function composedGroupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, g: number, eps: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const count = h * w * (c / g);
   const norm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -34,7 +34,7 @@ function composedGroupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, g:
     const x3 = xin.reshape([b, h * w, c]);
     const centred = tf.sub(x3, groupMean(tf.sum(x3, 1), g, count));
     const variance = groupMean(tf.sum(tf.square(centred), 1), g, count);
-    const rstd = tf.rsqrt(tf.add(variance, EPS));
+    const rstd = tf.rsqrt(tf.add(variance, eps));
     const xhat = tf.mul(centred, rstd);
     save([xhat, rstd, gam]);
     return {
@@ -61,6 +61,8 @@ export interface GroupNormOptions {
   frozen?: boolean;
   /** [B, C], added to x (broadcast over H and W) before the norm: inside the fused kernel. */
   shift?: tf.Tensor2D;
+  /** Added to the variance inside the square root; default 1e-5 (PyTorch's and this studio's UNet). */
+  eps?: number;
 }
 
 /**
@@ -74,13 +76,13 @@ export function groupNorm(
   groups: number,
   options: GroupNormOptions = {},
 ): tf.Tensor4D {
-  const { silu: withSilu = false, frozen = false, shift } = options;
+  const { silu: withSilu = false, frozen = false, shift, eps = EPS } = options;
   const [b, , , c] = x.shape;
   const g = Math.min(groups, c);
   if (useFused(GROUP_NORM)) {
-    return fusedGroupNorm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, g, withSilu, frozen, EPS, shift);
+    return fusedGroupNorm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, g, withSilu, frozen, eps, shift);
   }
   const input = shift ? (tf.add(x, shift.reshape([b, 1, 1, c])) as tf.Tensor4D) : x;
-  const y = composedGroupNorm(input, gamma, beta, g);
+  const y = composedGroupNorm(input, gamma, beta, g, eps);
   return withSilu ? (silu(y) as tf.Tensor4D) : y;
 }

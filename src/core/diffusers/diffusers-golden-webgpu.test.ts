@@ -1,0 +1,53 @@
+/**
+ * The golden fixtures' forward pass and DDIM trajectory on tfjs's webgpu backend through Dawn in
+ * Node on SwiftShader (real arithmetic on the CPU; needs the dev dependency `webgpu` and the
+ * SwiftShader Vulkan driver that ships with Debian's chromium): the fused kernels (GroupNorm with
+ * the config's eps, the conditioning embedding, single-head attention) against diffusers.
+ * SwiftShader compiles every shader on first use: 3-6 minutes for the three on the 2-core
+ * development machine, so this runs only when asked for:
+ *   RAPM_WEBGPU_GOLDEN=1 npx vitest run src/core/diffusers/diffusers-golden-webgpu.test.ts
+ */
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { goldenForward, goldenTrajectory, GOLDEN_FIXTURES, loadGolden } from '../../node/diffusers-golden.test-util';
+
+const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+/**
+ * The forward pass is held to the asked-for 1e-4. The DDIM trajectory compounds the network's error
+ * over its steps: from t = 999 (alpha_bar 4e-5, x0 = z / 0.006 - ...) with clip_sample, cond-28-attn's
+ * ten steps turn a forward error e into about 20 e on either backend (wasm 9.0e-7 -> 1.6e-5, webgpu
+ * 2.5e-5 -> 4.6e-4, measured), so the trajectory is held to 1e-3 here.
+ */
+const FORWARD_TOLERANCE = 1e-4;
+const TRAJECTORY_TOLERANCE = 1e-3;
+
+describe.runIf(existsSync(ICD) && process.env.RAPM_WEBGPU_GOLDEN === '1')(
+  'diffusers fixtures on webgpu (Dawn on SwiftShader)',
+  () => {
+    beforeAll(async () => {
+      process.env.VK_ICD_FILENAMES = ICD;
+      process.env.XDG_RUNTIME_DIR ??= '/tmp';
+      const { useBackend } = await import('../../node/backend');
+      await useBackend('webgpu');
+    }, 300_000);
+
+    it.each(GOLDEN_FIXTURES)(
+      '%s: forward within 1e-4 and DDIM trajectory within 1e-3 of diffusers',
+      async (name) => {
+        expect(tf.getBackend()).toBe('webgpu');
+        const model = await loadGolden(name);
+        const forward = await goldenForward(name, model);
+        const { errors } = await goldenTrajectory(name, model);
+        console.log(
+          `${name} (webgpu): forward ${forward.output.toExponential(2)}, DDIM per point ${errors.map((e) => e.toExponential(1)).join(' ')}`,
+        );
+        tf.dispose(Object.values(model.params));
+        expect(forward.leaked).toBe(0);
+        expect(forward.output).toBeLessThan(FORWARD_TOLERANCE);
+        for (const e of errors) expect(e).toBeLessThan(TRAJECTORY_TOLERANCE);
+      },
+      900_000,
+    );
+  },
+);
