@@ -66,17 +66,22 @@ async function defaultRun(browser: Browser, backend: 'wasm' | 'webgpu') {
 
   // Progress while the phases last (they take minutes on SwiftShader, a second on wasm).
   const phases = new Set<string>();
-  const state = page.getByTestId('training-state');
+  const runState = page.getByTestId('run-state');
   const phase = page.getByTestId('training-phase');
   const banner = page.getByTestId('fault-banner');
   await expect
     .poll(
       async () => {
-        if (await banner.count()) return `fault: ${await banner.innerText()}`;
-        const text = (await phase.count()) ? await phase.innerText().catch(() => '') : '';
-        const measured = text.match(/^(.*?)… (\d+ of \d+) trajectories measured/);
-        if (measured) phases.add(`${measured[1]}: ${measured[2]}`);
-        return (await state.innerText()) === 'idle' ? 'ended' : 'running';
+        // allInnerTexts does not wait for an element (innerText would, forever): the phase line comes and goes
+        const [fault] = await banner.allInnerTexts();
+        if (fault) return `fault: ${fault}`;
+        for (const text of await phase.allInnerTexts()) {
+          const measured = text.match(/^(.*?)… (\d+ of \d+) trajectories measured/);
+          if (measured) phases.add(`${measured[1]}: ${measured[2]}`);
+        }
+        // idle with a final status: not the idle of a run not yet started
+        const [run = ''] = await runState.allInnerTexts();
+        return /· idle · status (?!running)/.test(run) ? 'ended' : 'running';
       },
       { message: `the ${backend} run ends`, intervals: [500], timeout: 20 * 60_000 },
     )

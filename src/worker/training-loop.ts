@@ -426,6 +426,8 @@ export class TrainingSession {
         ? this.measuringPhase(`measuring the teacher on ${validator.set.count} held-out trajectories`)
         : undefined;
     this.emit('validationReferences', { runId: this.run.id, references: await validator.references(onProgress) });
+    // measured: the student's validation must not restore this phase when it ends
+    if (onProgress) this.setPhase(null);
     if (!validator.has(this.driver.iteration)) await this.validate();
   }
 
