@@ -1,7 +1,6 @@
-import { useShallow } from 'zustand/react/shallow';
 import { formatDuration, shortRunName } from './format';
 import { otherTabRuns, resumableRuns, type OtherTabRun } from './run-lists';
-import { useStudio } from './store';
+import { useRunListState } from './use-run-list-state';
 import { dismissResume, resumeRun, runLists } from './studio-actions';
 
 /** What a run that can go on is, in a few words: why it stopped and where it resumes. */
@@ -31,15 +30,7 @@ function OtherTab({ live }: { live: OtherTabRun }) {
  * stopped, failed), and the runs other tabs of this browser train now, with their live progress.
  */
 export function ResumeOffer() {
-  const state = useStudio(
-    useShallow(({ runs, elsewhere, run, trainingState, dismissedResume }) => ({
-      runs,
-      elsewhere,
-      run,
-      trainingState,
-      dismissedResume,
-    })),
-  );
+  const state = useRunListState();
   const runs = resumableRuns(runLists(state));
   const others = otherTabRuns(state);
   const busy = state.trainingState !== 'idle';

@@ -1,8 +1,8 @@
 import { useEffect, useId, useState } from 'react';
-import { useShallow } from 'zustand/react/shallow';
 import { formatDuration, shortRunName } from './format';
 import { ProgressBar } from './ProgressBar';
 import { useStudio } from './store';
+import { useRunListState } from './use-run-list-state';
 import { otherTabRuns, resumableRuns } from './run-lists';
 import { continueTraining, pauseTraining, resumeRun, runLists, startTraining, stopTraining } from './studio-actions';
 
@@ -33,15 +33,7 @@ export function RunBar() {
   const usable = useStudio((s) => s.shards.some((x) => x.teacherMatch));
   const elapsed = useElapsed(phase?.since ?? null);
   const locked = state !== 'idle';
-  const lists = useStudio(
-    useShallow(({ runs, elsewhere, run, trainingState, dismissedResume }) => ({
-      runs,
-      elsewhere,
-      run,
-      trainingState,
-      dismissedResume,
-    })),
-  );
+  const lists = useRunListState();
   // While a run can go on, going on is the first action; a new run leaves it stored.
   const [resumable] = locked ? [] : resumableRuns(runLists(lists));
   const others = otherTabRuns(lists);
