@@ -75,8 +75,8 @@ export default tseslint.config(
           patterns: [
             { group: ['@tensorflow/*'], message: 'The UI never touches tensors: ask the worker through the bridge.' },
             {
-              // Pure modules without tfjs (config defaults and hints, metric flattening) are fine on the page.
-              regex: '/core/(?!rapm/(config|metrics)$)',
+              // Pure modules without tfjs (the settings table and the defaults from it, metric flattening) are fine on the page.
+              regex: '/core/(?!rapm/(config|metrics|settings)$)',
               allowTypeImports: true,
               message: 'The UI runs core code only in the worker; import its types with `import type`.',
             },

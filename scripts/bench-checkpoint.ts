@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModelBundle, shardTeacher } from '../src/core/io/bundle';
 import { readShard } from '../src/core/io/shards';
-import { DEFAULT_RAPM, withStudentMode } from '../src/core/rapm/config';
+import { DEFAULT_RAPM } from '../src/core/rapm/config';
+import { withSetting } from '../src/core/rapm/settings';
 import { TrainingDriver } from '../src/core/rapm/training-driver';
 import { useWasmBackend } from '../src/node/backend';
 import { launchStudioChromium } from './studio-browser';
@@ -40,7 +41,7 @@ for (const f of files) shards.push({ name: f, shard: readShard(await readFile(jo
 
 const rows: { mode: string; itMs: number; saveMs: number; bytes: Uint8Array }[] = [];
 for (const mode of ['lora', 'full'] as const) {
-  const rapm = withStudentMode(DEFAULT_RAPM, mode);
+  const rapm = withSetting(DEFAULT_RAPM, 'student.mode', mode);
   const driver = TrainingDriver.start({ config, params, identity }, shards, rapm, {
     checkpoints: { everyIterations: 0, everySeconds: 0 },
   });

@@ -24,4 +24,4 @@ for name in both regression absolute relative adversarial; do
     job "$name" "$seed" full "--full $curve"
   done
 done
-job both 0 lora8-lr2e-4 "--rank 8 --student-lr 2e-4"
+job both 0 lora8-lr2e-4 "--rank 8" # the LoRA default learning rate, 2e-4 (src/core/rapm/settings.ts)

@@ -30,7 +30,7 @@ declare -A flags=(
   [both-paired]="--full ${rapm_flags[both]} $paired"
   [both-paired-l0.1]="--full ${rapm_flags[both]/--lambda-rel 1 --lambda-abs 1/--lambda-rel 0.1 --lambda-abs 0.1} $paired"
   [both-lora1]="--rank 1 --student-lr ${LORA1_LR:-1e-3} ${rapm_flags[both]}"
-  [both-lora8]="--rank 8 --student-lr 2e-4 ${rapm_flags[both]}"
+  [both-lora8]="--rank 8 ${rapm_flags[both]}" # at the LoRA default learning rate (2e-4, src/core/rapm/settings.ts)
 )
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(regression absolute relative both both-l0.1 both-paired both-lora1 both-lora8)

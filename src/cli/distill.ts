@@ -21,13 +21,6 @@ import { loadModelBundle, shardTeacher } from '../core/io/bundle';
 import { readShard } from '../core/io/shards';
 import { FormatError } from '../core/io/errors';
 import { checkpointValidationSplit, loadRapmCheckpoint } from '../core/rapm/checkpoint';
-import {
-  DEFAULT_CHECKPOINT_SCHEDULE,
-  DEFAULT_RAPM,
-  DEFAULT_STUDENT_LR,
-  DEFAULT_VALIDATION,
-  type RapmConfig,
-} from '../core/rapm/config';
 import { decodeEvaluation, type Evaluation, type QualityScore } from '../core/rapm/validation';
 import { ValidationSplitError } from '../core/rapm/validation-split';
 import type { ValidationRecord } from '../core/rapm/validator';
@@ -38,28 +31,18 @@ import type { TeacherModel } from '../core/rapm/teacher-model';
 import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-driver';
 import { ShardSetError, type NamedShard } from '../core/rapm/trajectory-set';
 import { num, parseCli, runCli, UsageError } from '../node/args';
-import { checkRapmConfig } from '../core/rapm/config-check';
+import { SETTING_FLAGS, settingsFromFlags } from '../node/setting-flags';
 import { useBackend } from '../node/backend';
 import { Progress } from '../node/progress';
 import { shardFiles } from '../node/shard-files';
 import { writeSampleGrid } from './sample-grid';
 
+/** The CLI's own flags (inputs, outputs, its stopping and export cadence); the run settings' come from the table. */
 const args = parseCli('npm run distill -- [options]', {
   teacher: { type: 'string', default: 'public/teacher.safetensors', help: 'teacher model bundle' },
   shards: { type: 'string', default: 'public/shards', help: 'a shard file or a folder of *.safetensors shards' },
-  iterations: { type: 'string', default: '1200', help: 'training iterations' },
   out: { type: 'string', default: 'runs/rapm', help: 'output folder' },
   resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoint.safetensors' },
-  'checkpoint-every': {
-    type: 'string',
-    default: String(DEFAULT_CHECKPOINT_SCHEDULE.everyIterations),
-    help: 'iterations between checkpoints (0 = by time only)',
-  },
-  'checkpoint-seconds': {
-    type: 'string',
-    default: String(DEFAULT_CHECKPOINT_SCHEDULE.everySeconds),
-    help: 'also checkpoint after this many seconds of training (0 = by count only)',
-  },
   'export-every': {
     type: 'string',
     default: '0',
@@ -71,83 +54,13 @@ const args = parseCli('npm run distill -- [options]', {
     help: 'minutes: stop early (checkpoint and exports as at the end; --resume continues) (0 = none)',
   },
   backend: { type: 'string', default: 'wasm', help: 'tfjs backend: wasm or webgpu (Dawn, see docs/benchmarks.md)' },
-  validation: {
-    type: 'string',
-    default: String(DEFAULT_VALIDATION.count),
-    help: 'trajectories held out for validation, never trained on (at most a quarter; 0 = none)',
-  },
-  'validate-every': {
-    type: 'string',
-    default: String(DEFAULT_VALIDATION.every),
-    help: 'iterations between validations of the EMA student (0 = only at the start and the end)',
-  },
   evaluator: {
     type: 'string',
     default: 'public/evaluator.safetensors',
     help: "evaluator for validation FID and accuracy (its real-digit fit beside it, '-real' before the extension)",
   },
-  'lambda-rel': { type: 'string', default: String(DEFAULT_RAPM.lambdaRel), help: 'adversarial weight, relative D' },
-  'lambda-abs': { type: 'string', default: String(DEFAULT_RAPM.lambdaAbs), help: 'adversarial weight, absolute D' },
-  'mu-rel': { type: 'string', default: String(DEFAULT_RAPM.muRel), help: 'regression weight to the relative target' },
-  'mu-abs': { type: 'string', default: String(DEFAULT_RAPM.muAbs), help: "regression weight to the teacher's point" },
-  distance: { type: 'string', default: DEFAULT_RAPM.distance, help: 'mse or pseudo-huber' },
-  full: { type: 'boolean', default: false, help: 'fine-tune all weights instead of LoRA' },
-  rank: { type: 'string', default: String(DEFAULT_RAPM.student.rank), help: 'LoRA rank' },
-  'student-lr': {
-    type: 'string',
-    help: `student Adam learning rate (default ${DEFAULT_STUDENT_LR.lora} with LoRA, ${DEFAULT_STUDENT_LR.full} with --full)`,
-  },
-  'disc-lr': { type: 'string', default: String(DEFAULT_RAPM.discLr), help: 'discriminator Adam learning rate' },
-  'disc-steps': {
-    type: 'string',
-    default: String(DEFAULT_RAPM.discSteps),
-    help: 'discriminator updates per iteration (on the same inputs)',
-  },
-  'disc-replay': {
-    type: 'string',
-    default: String(DEFAULT_RAPM.discReplay),
-    help: 'past iterations of discriminator inputs kept; each head update also trains on one (0 = off)',
-  },
-  'disc-loss': {
-    type: 'string',
-    default: DEFAULT_RAPM.discLoss,
-    help: "heads' loss: hinge, or paired (real minus fake of the same trajectory and slot)",
-  },
-  ema: { type: 'string', default: String(DEFAULT_RAPM.emaDecay), help: 'EMA decay of the student weights (0 = off)' },
-  batch: { type: 'string', default: String(DEFAULT_RAPM.batchSize), help: 'trajectories per iteration' },
-  seed: { type: 'string', default: '0', help: 'seed of initialisation and trajectory order' },
+  ...SETTING_FLAGS,
 });
-
-function configFromArgs(): RapmConfig {
-  const rank = num(args.rank, 'rank');
-  const distance = String(args.distance);
-  if (distance !== 'mse' && distance !== 'pseudo-huber')
-    throw new UsageError(`--distance must be mse or pseudo-huber, got '${distance}'`);
-  const discSteps = num(args['disc-steps'], 'disc-steps');
-  if (!Number.isInteger(discSteps) || discSteps < 1)
-    throw new UsageError(`--disc-steps must be a whole number of at least 1, got '${args['disc-steps']}'`);
-  const cfg = {
-    ...DEFAULT_RAPM,
-    student: { ...DEFAULT_RAPM.student, mode: args.full ? 'full' : 'lora', rank, alpha: rank },
-    lambdaRel: num(args['lambda-rel'], 'lambda-rel'),
-    lambdaAbs: num(args['lambda-abs'], 'lambda-abs'),
-    muRel: num(args['mu-rel'], 'mu-rel'),
-    muAbs: num(args['mu-abs'], 'mu-abs'),
-    distance,
-    studentLr:
-      args['student-lr'] === undefined
-        ? DEFAULT_STUDENT_LR[args.full ? 'full' : 'lora']
-        : num(args['student-lr'], 'student-lr'),
-    discLr: num(args['disc-lr'], 'disc-lr'),
-    discSteps,
-    discReplay: num(args['disc-replay'], 'disc-replay'),
-    discLoss: String(args['disc-loss']),
-    emaDecay: num(args.ema, 'ema'),
-    batchSize: num(args.batch, 'batch'),
-    seed: num(args.seed, 'seed'),
-  };
-  return checkRapmConfig(cfg, (m) => new UsageError(`bad settings: ${m}`));
-}
 
 /** Reads every shard and validates it against the teacher; the driver joins them. */
 async function readShards(files: string[], teacher: TeacherModel): Promise<NamedShard[]> {
@@ -170,10 +83,9 @@ async function loadEvaluation(path: string): Promise<Evaluation | null> {
 }
 
 /** A resumed run's validation record: its split from the checkpoint, its points from validation.json. */
-async function storedValidation(checkpoint: Uint8Array, path: string): Promise<ValidationRecord | null> {
+async function storedValidation(checkpoint: Uint8Array, path: string, every: number): Promise<ValidationRecord | null> {
   const split = checkpointValidationSplit(checkpoint);
   if (!split) return null;
-  const every = num(args['validate-every'], 'validate-every');
   // A run stopped before its first validation has no record yet.
   const stored = existsSync(path)
     ? (JSON.parse(await readFile(path, 'utf8')) as ValidationRecord)
@@ -195,6 +107,7 @@ async function atomicWrite(path: string, bytes: Uint8Array | string): Promise<vo
 const GRID_COLUMNS = 8;
 
 async function main(): Promise<void> {
+  const { config, run } = settingsFromFlags(args);
   console.error(`backend: ${await useBackend(String(args.backend) as 'wasm' | 'webgpu')}`);
   const out = String(args.out);
   await mkdir(out, { recursive: true });
@@ -202,28 +115,25 @@ async function main(): Promise<void> {
   const { config: model, params } = loadModelBundle(teacherBytes);
   const teacher: TeacherModel = { ...(await shardTeacher(teacherBytes)), params };
   const shards = await readShards(await shardFiles(String(args.shards)), teacher);
-  const iterations = num(args.iterations, 'iterations');
+  const { iterations } = run;
   const ckptPath = join(out, 'checkpoint.safetensors');
   const metricsPath = join(out, 'metrics.jsonl');
   const bestPath = join(out, 'checkpoint-best.safetensors');
   const validationPath = join(out, 'validation.json');
   const options = {
-    checkpoints: {
-      everyIterations: num(args['checkpoint-every'], 'checkpoint-every'),
-      everySeconds: num(args['checkpoint-seconds'], 'checkpoint-seconds'),
-    },
-    validation: { count: num(args.validation, 'validation'), every: num(args['validate-every'], 'validate-every') },
+    checkpoints: { everyIterations: run.checkpointEvery, everySeconds: run.checkpointSeconds },
+    validation: { count: run.validationCount, every: run.validateEvery },
     evaluation: await loadEvaluation(String(args.evaluator)),
   };
 
   let driver: TrainingDriver;
   if (args.resume) {
     const checkpoint = await readFile(ckptPath);
-    const validationRecord = await storedValidation(checkpoint, validationPath);
-    driver = TrainingDriver.resume(teacher, shards, checkpoint, configFromArgs(), { ...options, validationRecord });
+    const validationRecord = await storedValidation(checkpoint, validationPath, run.validateEvery);
+    driver = TrainingDriver.resume(teacher, shards, checkpoint, config, { ...options, validationRecord });
     console.error(`resumed from ${ckptPath} at iteration ${driver.iteration}`);
   } else {
-    driver = TrainingDriver.start(teacher, shards, configFromArgs(), options);
+    driver = TrainingDriver.start(teacher, shards, config, options);
     await writeFile(metricsPath, '');
   }
   const { source, validator } = driver;

@@ -1,9 +1,21 @@
 /** Tiny `--name value` / `--flag` parser over node:util's parseArgs, with typed numeric options. */
 import { parseArgs } from 'node:util';
 
-export type OptionSpec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; help: string }>;
+export type OptionSpec = Record<
+  string,
+  {
+    type: 'string' | 'boolean';
+    default?: string | boolean;
+    help: string;
+    /** --help's default where the parser has none. */ shownDefault?: string;
+  }
+>;
 
-export function parseCli<T extends OptionSpec>(usage: string, spec: T): Record<keyof T, string | boolean> {
+/** The flags in `argv` (unknown ones and positionals refused with a UsageError); `--help` is a flag too. */
+export function parseArgv<T extends OptionSpec>(
+  argv: string[],
+  spec: T,
+): Partial<Record<keyof T | 'help', string | boolean>> {
   const options = Object.fromEntries(
     Object.entries(spec).map(([k, v]) => [
       k,
@@ -11,7 +23,20 @@ export function parseCli<T extends OptionSpec>(usage: string, spec: T): Record<k
     ]),
   );
   try {
-    const { values } = parseArgs({ options: { ...options, help: { type: 'boolean' } }, allowPositionals: false });
+    const { values } = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean' } },
+      allowPositionals: false,
+    });
+    return values as Partial<Record<keyof T | 'help', string | boolean>>;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export function parseCli<T extends OptionSpec>(usage: string, spec: T): Record<keyof T, string | boolean> {
+  try {
+    const values = parseArgv(process.argv.slice(2), spec);
     if (values.help) {
       console.log(helpText(usage, spec));
       process.exit(0);
@@ -24,10 +49,10 @@ export function parseCli<T extends OptionSpec>(usage: string, spec: T): Record<k
 }
 
 function helpText(usage: string, spec: OptionSpec): string {
-  const lines = Object.entries(spec).map(
-    ([k, v]) =>
-      `  --${k}${v.type === 'string' ? ' VALUE' : ''}  ${v.help}${v.default !== undefined ? ` (default ${v.default})` : ''}`,
-  );
+  const lines = Object.entries(spec).map(([k, v]) => {
+    const shown = v.default !== undefined ? String(v.default) : v.shownDefault;
+    return `  --${k}${v.type === 'string' ? ' VALUE' : ''}  ${v.help}${shown !== undefined ? ` (default ${shown})` : ''}`;
+  });
   return `${usage}\n\nOptions:\n${lines.join('\n')}`;
 }
 

@@ -11,6 +11,7 @@ export function NumberField({
   hint,
   min,
   max,
+  belowMax = false,
   integer = false,
   disabled = false,
 }: {
@@ -20,6 +21,8 @@ export function NumberField({
   hint?: string;
   min?: number;
   max?: number;
+  /** `max` itself is refused. */
+  belowMax?: boolean;
   integer?: boolean;
   disabled?: boolean;
 }) {
@@ -33,7 +36,7 @@ export function NumberField({
       Number.isFinite(v) &&
       (!integer || Number.isInteger(v)) &&
       (min === undefined || v >= min) &&
-      (max === undefined || v <= max)
+      (max === undefined || (belowMax ? v < max : v <= max))
     );
   };
   return (

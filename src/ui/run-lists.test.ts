@@ -11,6 +11,7 @@ function run(id: string, over: Partial<RunInfo> = {}): RunInfo {
     iterations: 100,
     sampleEvery: 10,
     checkpointEvery: 10,
+    checkpointSeconds: 15,
     iteration: 40,
     checkpointIteration: 30,
     status: 'interrupted',

@@ -5,7 +5,7 @@
  * counts its rows so React knows when to redraw.
  */
 import { create } from 'zustand';
-import { DEFAULT_CHECKPOINT_SCHEDULE, DEFAULT_VALIDATION, type RapmConfig } from '../core/rapm/config';
+import { DEFAULT_RUN, type RapmConfig, type RunSettings } from '../core/rapm/config';
 import type {
   BackendReport,
   GridImage,
@@ -26,15 +26,8 @@ export type ProgressTask = StudioEvents['progress']['task'];
 export type Progress = StudioEvents['progress'];
 export type Fault = StudioEvents['fault'];
 
-export interface TrainSettings {
-  iterations: number;
-  sampleEvery: number;
-  checkpointEvery: number;
-  checkpointSeconds: number;
-  /** Trajectories held out for validation (0 = none) and iterations between validations. */
-  validationCount: number;
-  validateEvery: number;
-}
+/** The Run fieldset: how long the run trains, and when it samples, checkpoints and validates. */
+export type TrainSettings = RunSettings;
 
 export interface PreviewSettings {
   who: 'student' | 'teacher';
@@ -117,12 +110,8 @@ export interface StudioState {
   exportError: string | null;
 }
 
-export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
-  ...START_PRESET.run,
-  checkpointSeconds: DEFAULT_CHECKPOINT_SCHEDULE.everySeconds,
-  validationCount: DEFAULT_VALIDATION.count,
-  validateEvery: DEFAULT_VALIDATION.every,
-};
+/** The settings table's run defaults, with the starting preset's run length. */
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = { ...DEFAULT_RUN, ...START_PRESET.run };
 
 export const useStudio = create<StudioState>()(() => ({
   phase: 'starting',

@@ -1,10 +1,10 @@
 /** The page's actions: each calls the worker and writes the outcome to the store. */
-import { DEFAULT_CHECKPOINT_SCHEDULE } from '../core/rapm/config';
 import { BACKENDS, WorkerCallError, type BackendName, type RunInfo, type StoredTopic } from '../worker/protocol';
 import { downloadBytes } from './download';
 import { metricSeries } from './metric-series';
 import { resumableRuns, type RunLists } from './run-lists';
 import { useStudio, type Fault, type StudioState } from './store';
+import { trainingRequest } from './train-form';
 import { startStudioWorker, type StudioClient } from './worker-client';
 
 let client: StudioClient | null = null;
@@ -143,14 +143,14 @@ function showRun(run: RunInfo): void {
       iterations: run.iterations,
       sampleEvery: run.sampleEvery,
       checkpointEvery: run.checkpointEvery,
-      checkpointSeconds: run.checkpointSeconds ?? DEFAULT_CHECKPOINT_SCHEDULE.everySeconds,
+      checkpointSeconds: run.checkpointSeconds,
       ...(run.validation && { validationCount: run.validation.count, validateEvery: run.validation.every }),
     },
   }));
 }
 
 export async function startTraining(): Promise<void> {
-  const { config, trainSettings } = useStudio.getState();
+  const request = trainingRequest(useStudio.getState());
   useStudio.setState({
     trainError: null,
     samples: null,
@@ -159,9 +159,7 @@ export async function startTraining(): Promise<void> {
   metricSeries.clear();
   useStudio.setState({ metricRows: 0 });
   try {
-    const { validationCount, validateEvery, ...run } = trainSettings;
-    const validation = { count: validationCount, every: validateEvery };
-    showRun(await worker().call('startTraining', { config, ...run, validation }));
+    showRun(await worker().call('startTraining', request));
   } catch (err) {
     useStudio.setState({ trainError: errorText(err) });
   }

@@ -38,8 +38,10 @@ export interface StoredShard extends Omit<ShardInfo, 'teacherMatch'> {
 }
 
 /** RunInfo plus what resuming needs. */
-export interface RunRecord extends Omit<RunInfo, 'validation'> {
+export interface RunRecord extends Omit<RunInfo, 'validation' | 'checkpointSeconds'> {
   teacher: TeacherIdentity;
+  /** Absent in runs stored before checkpoints were also timed (training-loop.ts's storedSettings fills it). */
+  checkpointSeconds?: number;
   /** Split, points, teacher lines, best; null (or absent, in runs stored before it existed) without validation. */
   validation?: ValidationRecord | null;
   /** Bumped by each start or resume (`takeRun`); absent in runs stored before it existed (0). */

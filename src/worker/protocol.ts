@@ -4,7 +4,7 @@
  * structured-cloneable data crosses it: the UI never sees a tensor.
  */
 import type { ModelConfig } from '../core/model-config';
-import type { RapmConfig } from '../core/rapm/config';
+import type { RapmConfig, TrainingSettings } from '../core/rapm/config';
 import type { RapmMetrics } from '../core/rapm/metrics';
 import type { QualityScore, TeacherReference, ValidationPoint } from '../core/rapm/validation';
 
@@ -139,6 +139,12 @@ export interface GridImage {
   rgba: Uint8ClampedArray;
 }
 
+/**
+ * A new run's settings as the form holds them. The worker checks them once against the settings
+ * table (core/rapm/config-check.ts: bounds, and defaults for anything left out) and trains with the result.
+ */
+export type TrainingRequest = TrainingSettings;
+
 /** How a run validates: trajectories held out (never trained on) and iterations between validations. */
 export interface ValidationSettings {
   /** Held-out trajectories; 0 turns validation off. */
@@ -169,8 +175,8 @@ export interface RunInfo {
   /** Sample-grid refresh and checkpoint intervals the run was started with. */
   sampleEvery: number;
   checkpointEvery: number;
-  /** Seconds of training between checkpoints; absent in runs stored before checkpoints were also timed. */
-  checkpointSeconds?: number;
+  /** Seconds of training between checkpoints (the default for runs stored before checkpoints were also timed). */
+  checkpointSeconds: number;
   /** Iterations done so far (live). */
   iteration: number;
   /** Iteration of the last stored checkpoint: what a reload resumes from. */
@@ -228,18 +234,7 @@ export interface StudioApi {
   removeShard: { args: { id: string }; result: ShardInfo[] };
   downloadShard: { args: { id: string }; result: { fileName: string; bytes: ArrayBuffer } };
   storageEstimate: { args: NoArgs; result: { usage: number; quota: number } };
-  startTraining: {
-    args: {
-      config: RapmConfig;
-      iterations: number;
-      sampleEvery: number;
-      checkpointEvery: number;
-      checkpointSeconds: number;
-      /** Omitted: DEFAULT_VALIDATION. */
-      validation?: ValidationSettings;
-    };
-    result: RunInfo;
-  };
+  startTraining: { args: TrainingRequest; result: RunInfo };
   /** Continue an interrupted, paused or stopped run from its checkpoint. */
   resumeRun: { args: { runId: string }; result: RunInfo };
   pauseTraining: { args: NoArgs; result: RunInfo };

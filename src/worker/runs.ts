@@ -19,12 +19,12 @@ import {
 } from './db';
 import type { Emit } from './events';
 import { claimRun, heldRuns, tellTabs, whenReleased, type RunLease } from './tabs';
-import type { RunInfo, RunValidation, StudioEvents } from './protocol';
+import type { RunInfo, RunValidation, StudioEvents, TrainingRequest } from './protocol';
 import { loadTrainingSet } from './shard-store';
-import { checkRapmConfig } from '../core/rapm/config-check';
+import { checkTrainingSettings } from '../core/rapm/config-check';
 import { TrainingStateError, UnknownRunError } from './studio-errors';
 import { ensureTeacher, loadedTeacher, requireTeacher, type LoadedTeacher } from './teacher';
-import { TrainingSession, runInfo, type TrainingRequest } from './training-loop';
+import { TrainingSession, runInfo } from './training-loop';
 
 /**
  * The live session, kept after its loop ends (finished or stopped) so preview and export use its
@@ -65,20 +65,8 @@ export function releaseSession(action: string): void {
   session = null;
 }
 
-function checkRequest(req: TrainingRequest): void {
-  const positiveInt = (v: number, name: string, min: number) => {
-    if (!Number.isInteger(v) || v < min)
-      throw new TrainingStateError(`${name} must be an integer >= ${min}, got ${v}.`);
-  };
-  positiveInt(req.iterations, 'Iterations', 1);
-  positiveInt(req.sampleEvery, 'Sample every', 0);
-  positiveInt(req.checkpointEvery, 'Checkpoint every', 0);
-  positiveInt(req.checkpointSeconds, 'Seconds between checkpoints', 0);
-  checkRapmConfig(req.config, (m) => new TrainingStateError(`Training settings: ${m}.`));
-}
-
 export async function startTraining(req: TrainingRequest, emit: Emit): Promise<RunInfo> {
-  checkRequest(req);
+  const settings = checkTrainingSettings(req, (m) => new TrainingStateError(`Training settings: ${m}.`));
   const teacher = requireTeacher('start training');
   releaseSession('start another');
   const shards = await loadTrainingSet(teacher);
@@ -86,7 +74,7 @@ export async function startTraining(req: TrainingRequest, emit: Emit): Promise<R
   const id = crypto.randomUUID();
   const lease = await own(id);
   try {
-    session = await TrainingSession.start(teacher, shards, req, toEveryTab(emit), id);
+    session = await TrainingSession.start(teacher, shards, settings, toEveryTab(emit), id);
   } catch (e) {
     lease.release();
     throw e;

@@ -12,12 +12,8 @@
  * run's best checkpoint at once, with the run record that names it.
  */
 import { CheckpointError } from '../core/rapm/checkpoint';
-import {
-  DEFAULT_CHECKPOINT_SCHEDULE,
-  DEFAULT_VALIDATION,
-  type CheckpointSchedule,
-  type RapmConfig,
-} from '../core/rapm/config';
+import type { CheckpointSchedule, TrainingSettings } from '../core/rapm/config';
+import { checkTrainingSettings } from '../core/rapm/config-check';
 import type { RapmMetrics } from '../core/rapm/metrics';
 import { samplePicks, type SamplePicks } from '../core/rapm/sample-picks';
 import { studentSamples } from '../core/rapm/student';
@@ -32,45 +28,45 @@ import { builtinEvaluation } from './evaluation';
 import type { Emit } from './events';
 import { gridImage } from './images';
 import { MetricsBatcher, RateMeter } from './metrics-batcher';
-import type { GridImage, RunInfo, TrainingPhase, TrainingState, ValidationSettings } from './protocol';
+import type { GridImage, RunInfo, TrainingPhase, TrainingState } from './protocol';
 import { QuotaError, RunTakenError, StorageError, TrainingStateError } from './studio-errors';
 import type { LoadedTeacher } from './teacher';
 
 /** Samples per class in the live grid. */
 const SAMPLE_COLUMNS = 4;
 
-export interface TrainingRequest {
-  config: RapmConfig;
-  iterations: number;
-  sampleEvery: number;
-  checkpointEvery: number;
-  checkpointSeconds: number;
-  /** Omitted: DEFAULT_VALIDATION. */
-  validation?: ValidationSettings;
+/**
+ * A stored run's settings, normalised where they are read back: a run stored by an older version
+ * lacks the settings added since, which take their defaults (or their rules' values) from the table.
+ */
+function storedSettings(r: RunRecord): TrainingSettings {
+  const { config, iterations, sampleEvery, checkpointEvery, checkpointSeconds } = r;
+  return checkTrainingSettings(
+    { config, run: { iterations, sampleEvery, checkpointEvery, checkpointSeconds } },
+    (m) => new TrainingStateError(`This run's stored settings are damaged: ${m}.`),
+  );
 }
 
-function scheduleOf(run: RunRecord): CheckpointSchedule {
-  return {
-    everyIterations: run.checkpointEvery,
-    everySeconds: run.checkpointSeconds ?? DEFAULT_CHECKPOINT_SCHEDULE.everySeconds,
-  };
+function scheduleOf({ run }: TrainingSettings): CheckpointSchedule {
+  return { everyIterations: run.checkpointEvery, everySeconds: run.checkpointSeconds };
 }
 
 /** Work on the student that waits for the loop to reach the end of an iteration; it settles its own caller. */
 type BetweenTask = () => Promise<void>;
 
 export function runInfo(r: RunRecord): RunInfo {
-  const { id, createdAt, config, iterations, sampleEvery, checkpointEvery, iteration, checkpointIteration, status } = r;
+  const { id, createdAt, iteration, checkpointIteration, status } = r;
+  const { config, run } = storedSettings(r);
   // Runs stored before validation existed have no such field.
   const v = r.validation;
   return {
     id,
     createdAt,
     config,
-    iterations,
-    sampleEvery,
-    checkpointEvery,
-    checkpointSeconds: r.checkpointSeconds,
+    iterations: run.iterations,
+    sampleEvery: run.sampleEvery,
+    checkpointEvery: run.checkpointEvery,
+    checkpointSeconds: run.checkpointSeconds,
     iteration,
     checkpointIteration,
     status,
@@ -118,23 +114,25 @@ export class TrainingSession {
   }
 
   /** A new run `id` (the caller holds its lock, so no other tab can take it up meanwhile). */
-  static async start(teacher: LoadedTeacher, shards: NamedShard[], req: TrainingRequest, emit: Emit, id: string) {
+  /** `settings` as config-check.ts's checkTrainingSettings gave them. */
+  static async start(teacher: LoadedTeacher, shards: NamedShard[], settings: TrainingSettings, emit: Emit, id: string) {
+    const { config, run: s } = settings;
     let run: RunRecord = {
       id,
       createdAt: Date.now(),
-      config: req.config,
-      iterations: req.iterations,
+      config,
+      iterations: s.iterations,
       iteration: 0,
       checkpointIteration: 0,
       status: 'running',
       teacher: teacher.identity,
-      sampleEvery: req.sampleEvery,
-      checkpointEvery: req.checkpointEvery,
-      checkpointSeconds: req.checkpointSeconds,
+      sampleEvery: s.sampleEvery,
+      checkpointEvery: s.checkpointEvery,
+      checkpointSeconds: s.checkpointSeconds,
     };
-    const driver = TrainingDriver.start(teacher, shards, req.config, {
-      checkpoints: scheduleOf(run),
-      validation: req.validation ?? DEFAULT_VALIDATION,
+    const driver = TrainingDriver.start(teacher, shards, config, {
+      checkpoints: scheduleOf(settings),
+      validation: { count: s.validationCount, every: s.validateEvery },
       evaluation: await builtinEvaluation(),
     });
     run.validation = driver.validator?.record ?? null;
@@ -159,9 +157,10 @@ export class TrainingSession {
     emit: Emit,
   ) {
     let driver: TrainingDriver;
+    const settings = storedSettings(stored);
     try {
-      driver = TrainingDriver.resume(teacher, shards, checkpoint && new Uint8Array(checkpoint), stored.config, {
-        checkpoints: scheduleOf(stored),
+      driver = TrainingDriver.resume(teacher, shards, checkpoint && new Uint8Array(checkpoint), settings.config, {
+        checkpoints: scheduleOf(settings),
         validationRecord: stored.validation ?? null,
         evaluation: stored.validation ? await builtinEvaluation() : null,
       });

@@ -1,62 +1,113 @@
 /**
- * Validation of a RAPM config and a trajectory geometry that came from outside the code (a
- * checkpoint's header, a stored run, the studio's form, the CLI's flags): every field typed and
- * within documented bounds (src/core/io/limits.ts) before a trainer allocates anything from it.
- * Fields a config saved by an older version lacks take their defaults, as the trainer does.
- * A violation throws whatever typed error the caller's `fail` builds.
+ * Validation of run settings that came from outside the code (a checkpoint's header, a stored run,
+ * the studio's request, the CLI's flags), driven by the settings table (settings.ts): every field
+ * typed and within its bounds (src/core/io/limits.ts) before a trainer allocates anything from it,
+ * and every field left out at its default or its rule's value (a config saved by an older version
+ * lacks the fields added since: their defaults reproduce that version's behaviour). Also the
+ * trajectory geometry a checkpoint names. A violation throws whatever typed error the caller's
+ * `fail` builds.
  */
 import type { LimitViolation } from '../io/errors';
 import { jsonChecks } from '../io/json-checks';
 import { LIMITS } from '../io/limits';
 import type { ModelConfig } from '../model-config';
-import { DEFAULT_RAPM, type RapmConfig, type StudentConfig } from './config';
+import type { RapmConfig, StudentConfig, TrainingSettings } from './config';
+import { defaultOf, SETTINGS, valueAt, withValueAt, type Setting, type SettingValue } from './settings';
 import type { TrajectoryGeometry } from './trainer';
 
 type Fail = (message: string, violation?: LimitViolation) => Error;
+type Checks = ReturnType<typeof jsonChecks>;
+
+/** How messages name a setting: by its path ('config.student.rank') unless the caller says (the CLI: its flag). */
+export type SettingName = (s: Setting) => string;
+
+function checkValue(c: Checks, fail: Fail, s: Setting, v: unknown, path: string): SettingValue {
+  switch (s.kind) {
+    case 'number':
+      return s.integer ? c.int(v, path, s.min, s.limit ?? s.max) : c.bounded(v, path, s.min, s.max, s.belowMax);
+    case 'choice':
+      return c.oneOf(
+        v,
+        path,
+        s.choices.map(([x]) => x),
+      );
+    case 'list':
+      return c.array(v, path, c.string);
+    case 'pair': {
+      const b = c.array(v, path, (x, p) => c.bounded(x, p, s.min, s.max, true));
+      if (b.length !== 2) throw fail(`${path} must be [beta1, beta2], got ${b.length} numbers`);
+      return [b[0], b[1]];
+    }
+  }
+}
+
+/**
+ * Each of `settings`, in table order, read by `read`: checked when given, else its default (a
+ * rule reads the values resolved above it, in `known`), written into a copy of `base`.
+ */
+function resolve<T extends object>(
+  base: object,
+  settings: readonly Setting[],
+  read: (s: Setting) => unknown,
+  name: SettingName,
+  fail: Fail,
+  known: Record<string, SettingValue> = {},
+): T {
+  const c = jsonChecks(fail);
+  let out = base;
+  for (const s of settings) {
+    const v = read(s);
+    known[s.key] = v === undefined ? defaultOf(s, known) : checkValue(c, fail, s, v, name(s));
+    out = withValueAt(out, s.key, known[s.key]);
+  }
+  return out as T;
+}
+
+const configSettings = SETTINGS.filter((s) => s.group === 'config');
+const runSettings = SETTINGS.filter((s) => s.group === 'run');
+const byPath: SettingName = (s) => `${s.group}.${s.key}`;
+
+/** An object, or {} where the field is absent. */
+function objectOr(c: Checks, v: unknown, path: string): Record<string, unknown> {
+  return v === undefined ? {} : c.object(v, path);
+}
 
 /** A student config (`path` names it in messages); missing fields take their defaults. */
 export function checkStudentConfig(raw: unknown, fail: Fail, path = 'config.student'): StudentConfig {
-  const c = jsonChecks(fail);
-  const s = { ...DEFAULT_RAPM.student, ...c.object(raw, path) };
-  return {
-    ...s,
-    mode: c.oneOf(s.mode, `${path}.mode`, ['lora', 'full'] as const),
-    rank: c.int(s.rank, `${path}.rank`, 1, 'loraRank'),
-    alpha: c.number(s.alpha, `${path}.alpha`),
-    targets: c.array(s.targets, `${path}.targets`, c.string),
-  };
+  const o = jsonChecks(fail).object(raw, path);
+  const student = configSettings.filter((s) => s.key.startsWith('student.'));
+  const field = (s: Setting) => s.key.slice('student.'.length);
+  return resolve<{ student: StudentConfig }>(
+    { student: o },
+    student,
+    (s) => o[field(s)],
+    (s) => `${path}.${field(s)}`,
+    fail,
+  ).student;
 }
 
-export function checkRapmConfig(raw: unknown, fail: Fail): RapmConfig {
+/** A RAPM config; fields this version does not know are kept (a newer writer's). */
+export function checkRapmConfig(raw: unknown, fail: Fail, name: SettingName = byPath): RapmConfig {
   const c = jsonChecks(fail);
-  const o = { ...DEFAULT_RAPM, ...c.object(raw, 'config') };
-  const weight = (v: unknown, path: string) => c.bounded(v, path, 0, Number.MAX_VALUE);
-  const rate = (v: unknown, path: string) => c.bounded(v, path, 0, 1);
-  const betas = (v: unknown, path: string): [number, number] => {
-    const b = c.array(v, path, (x, p) => c.bounded(x, p, 0, 1, true));
-    if (b.length !== 2) throw fail(`${path} must be [beta1, beta2], got ${b.length} numbers`);
-    return [b[0], b[1]];
-  };
-  // Fields this version does not know are kept (a newer writer's); the known ones are replaced by their checked values.
+  const o = c.object(raw, 'config');
+  const base = { ...o, student: objectOr(c, o.student, 'config.student') };
+  return resolve<RapmConfig>(base, configSettings, (s) => valueAt(base, s.key), name, fail);
+}
+
+/**
+ * A run's settings as the page sends them or the CLI's flags give them: `{ config, run }`, either
+ * part partial. The result is what the run trains with; pass it on rather than check again.
+ */
+export function checkTrainingSettings(raw: unknown, fail: Fail, name: SettingName = byPath): TrainingSettings {
+  const c = jsonChecks(fail);
+  const o = c.object(raw, 'settings');
+  const config = c.object(o.config ?? {}, 'config');
+  const base = { ...config, student: objectOr(c, config.student, 'config.student') };
+  const run = objectOr(c, o.run, 'run');
+  const known: Record<string, SettingValue> = {};
   return {
-    ...o,
-    student: checkStudentConfig(o.student, fail),
-    lambdaRel: weight(o.lambdaRel, 'config.lambdaRel'),
-    lambdaAbs: weight(o.lambdaAbs, 'config.lambdaAbs'),
-    muRel: weight(o.muRel, 'config.muRel'),
-    muAbs: weight(o.muAbs, 'config.muAbs'),
-    distance: c.oneOf(o.distance, 'config.distance', ['mse', 'pseudo-huber'] as const),
-    studentLr: rate(o.studentLr, 'config.studentLr'),
-    studentBetas: betas(o.studentBetas, 'config.studentBetas'),
-    discLr: rate(o.discLr, 'config.discLr'),
-    discBetas: betas(o.discBetas, 'config.discBetas'),
-    discSteps: c.int(o.discSteps, 'config.discSteps', 0, 'discSteps'),
-    discReplay: c.int(o.discReplay, 'config.discReplay', 0, 'discReplay'),
-    discLoss: c.oneOf(o.discLoss, 'config.discLoss', ['hinge', 'paired'] as const),
-    batchSize: c.int(o.batchSize, 'config.batchSize', 1, 'batchSize'),
-    // 1 would freeze the EMA at its initial weights: the exported student would never move
-    emaDecay: c.bounded(o.emaDecay, 'config.emaDecay', 0, 1, true),
-    seed: c.int(o.seed, 'config.seed', -(2 ** 31), 2 ** 31 - 1),
+    config: resolve<RapmConfig>(base, configSettings, (s) => valueAt(base, s.key), name, fail, known),
+    run: resolve({}, runSettings, (s) => run[s.key], name, fail, known),
   };
 }
 

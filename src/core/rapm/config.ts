@@ -1,8 +1,18 @@
 /**
- * Every knob of a RAPM run, with the defaults the studio and the CLI start from. Fields marked
+ * The shape of a RAPM run's settings. Their defaults, bounds, hints and CLI flags are declared
+ * once, in settings.ts; the constants below are derived from that table. Fields marked
  * [reconstructed] are our design where the paper is silent (docs/method.md says why).
  */
+import { defaultSettings, settingDefault } from './settings';
+
 export type Distance = 'mse' | 'pseudo-huber';
+
+/**
+ * Which discriminators the run trains and the student's loss meets: 'off' trains neither (no
+ * encoder pass over the student's points, no head update). A config without the field (saved
+ * before it existed) takes it from its lambdas, as those versions did: a lambda of 0 meant off.
+ */
+export type Discriminators = 'both' | 'relative' | 'absolute' | 'off';
 
 export interface StudentConfig {
   /** 'lora': teacher + low-rank adapters (the paper); 'full': fine-tune a copy of every weight. */
@@ -20,6 +30,8 @@ export interface RapmConfig {
   lambdaRel: number;
   /** Weight of -mean D_abs(zphi). [reconstructed] */
   lambdaAbs: number;
+  /** The discriminators trained and used (see Discriminators). */
+  discriminators: Discriminators;
   /** Weight of d(zphi, zhat), the relative regression term. [reconstructed] */
   muRel: number;
   /** Weight of d(zphi, z~), the absolute regression term. [reconstructed] */
@@ -48,38 +60,28 @@ export interface RapmConfig {
   seed: number;
 }
 
-/**
- * The student's default Adam learning rate per mode, measured on the built-in teacher (seed 0, 300 iterations,
- * docs/results.md): LoRA rank 8 at 5e-5 barely moves (FID 28.9 / 77.0% class accuracy), at 2e-4 it learns
- * (23.6 / 92.0%); full fine-tuning at 5e-5 reaches 26.4 / 96.2%.
- */
-export const DEFAULT_STUDENT_LR: Readonly<Record<StudentConfig['mode'], number>> = { lora: 2e-4, full: 5e-5 };
+/** How long a run trains and when it stores, samples and validates: not part of the training state. */
+export interface RunSettings {
+  iterations: number;
+  /** Iterations between the page's sample grids (0 = none). */
+  sampleEvery: number;
+  /** Iterations between checkpoints; 0 = by time only. */
+  checkpointEvery: number;
+  /** Seconds of training between checkpoints; 0 = by count only. */
+  checkpointSeconds: number;
+  /** Trajectories held out and never trained on (0 = none). */
+  validationCount: number;
+  /** Iterations between validations of the EMA student (0 = only at the start and the end). */
+  validateEvery: number;
+}
 
-export const DEFAULT_RAPM: RapmConfig = {
-  student: {
-    mode: 'lora',
-    rank: 8,
-    alpha: 8,
-    targets: ['conv1.w', 'conv2.w', 'skip.w', 'qkv.w', 'proj.w', 'temb.w', 'conv_in.w', 'out.conv.w'],
-  },
-  lambdaRel: 1,
-  lambdaAbs: 1,
-  muRel: 1,
-  muAbs: 1,
-  distance: 'mse',
-  studentLr: DEFAULT_STUDENT_LR.lora,
-  studentBetas: [0, 0.99],
-  discLr: 1e-4,
-  discBetas: [0, 0.99],
-  discSteps: 1,
-  discReplay: 0,
-  discLoss: 'hinge',
-  batchSize: 1,
-  emaDecay: 0.99,
-  seed: 0,
-};
+/** Everything one run is started with: what the page sends, what the CLI's flags give. */
+export interface TrainingSettings {
+  config: RapmConfig;
+  run: RunSettings;
+}
 
-/** When a run stores checkpoints (see checkpoint-schedule.ts); not part of the training state. */
+/** When a run stores checkpoints (see checkpoint-schedule.ts). */
 export interface CheckpointSchedule {
   /** Iterations between checkpoints; 0 = by time only. */
   everyIterations: number;
@@ -87,45 +89,17 @@ export interface CheckpointSchedule {
   everySeconds: number;
 }
 
-/**
- * The studio's and `npm run distill`'s default: a reload loses at most about 15 s of training (or
- * 100 iterations, or one iteration where one takes longer). A checkpoint costs 0.14 s with LoRA
- * and 0.28 s fully fine-tuned on wasm (serialise + IndexedDB write), 1-2% of training at this
- * cadence (scripts/bench-checkpoint.ts, docs/benchmarks.md).
- */
-export const DEFAULT_CHECKPOINT_SCHEDULE: Readonly<CheckpointSchedule> = { everyIterations: 100, everySeconds: 15 };
+/** The table's defaults (settings.ts). */
+export const DEFAULT_RAPM: RapmConfig = defaultSettings().config;
+export const DEFAULT_RUN: RunSettings = defaultSettings().run;
 
-/**
- * Validation of a run (validator.ts): trajectories held out and never trained on, and iterations
- * between scores of the EMA student. Every 100 costs about 3% of the training time on wasm
- * (npm run bench:validation, docs/benchmarks.md).
- */
-export const DEFAULT_VALIDATION = { count: 64, every: 100 };
-
-/** One-line explanations of the fields, shown as hints in the studio and in `--help`. */
-export const RAPM_HINTS: Record<string, string> = {
-  'student.mode': "'lora' adds low-rank adapters to the frozen teacher (small export); 'full' trains every weight.",
-  'student.rank': 'LoRA rank r: adapter size; the paper uses rank 1 for SDXL.',
-  'student.alpha': 'LoRA scale numerator: the update is (alpha / rank) * A B.',
-  lambdaRel: 'Adversarial weight of the relative discriminator (student vs. student-from-the-Delta-point).',
-  lambdaAbs: "Adversarial weight of the absolute discriminator (student vs. the teacher's stored point).",
-  muRel: 'Regression weight pulling the student onto the relative target.',
-  muAbs: "Regression weight pulling the student onto the teacher's stored point.",
-  distance: "Regression distance: 'mse' or 'pseudo-huber' (robust to outliers).",
-  studentLr: 'Adam learning rate of the student.',
-  discLr: 'Adam learning rate of both discriminator heads.',
-  discSteps: 'Discriminator updates per iteration (more lets the heads learn faster at batch size 1).',
-  discReplay:
-    'Past iterations kept for the heads to train on again (0 = off): more examples per head update at batch size 1.',
-  discLoss:
-    "Heads' loss: 'hinge' (real and fake rows alone) or 'paired' (real minus fake of the same trajectory and slot).",
-  batchSize: 'Trajectories per iteration (the method: 1).',
-  emaDecay: "EMA decay of the student's weights used for samples and export (0 = raw weights).",
-  seed: 'Seed of initialisation and trajectory order; runs with equal seeds repeat exactly.',
+/** The student's default learning rate per mode: the table's rule (settings.ts) applied to each. */
+export const DEFAULT_STUDENT_LR: Readonly<Record<StudentConfig['mode'], number>> = {
+  lora: settingDefault('studentLr', { 'student.mode': 'lora' }) as number,
+  full: settingDefault('studentLr', { 'student.mode': 'full' }) as number,
 };
 
-/** Switches the student mode; a learning rate still at the old mode's default follows to the new mode's. */
-export function withStudentMode(c: RapmConfig, mode: StudentConfig['mode']): RapmConfig {
-  const studentLr = c.studentLr === DEFAULT_STUDENT_LR[c.student.mode] ? DEFAULT_STUDENT_LR[mode] : c.studentLr;
-  return { ...c, studentLr, student: { ...c.student, mode } };
-}
+export const DEFAULT_CHECKPOINT_SCHEDULE: Readonly<CheckpointSchedule> = {
+  everyIterations: DEFAULT_RUN.checkpointEvery,
+  everySeconds: DEFAULT_RUN.checkpointSeconds,
+};
