@@ -33,7 +33,7 @@ async function rapmRow(runs: number): Promise<void> {
   const make = (over: Partial<RapmConfig> = {}) =>
     new RapmTrainer(MNIST_TEACHER_CONFIG, teacher, geometry, { ...DEFAULT_RAPM, ...over });
   const full = make();
-  const noAdv = make({ lambdaRel: 0, lambdaAbs: 0 });
+  const noAdv = make({ lambdaRel: 0, lambdaAbs: 0, discriminators: 'off' });
   let seed = 0;
   const timePass = (trainer: RapmTrainer) =>
     medianMs(runs, async () => {

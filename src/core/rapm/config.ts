@@ -89,6 +89,12 @@ export interface CheckpointSchedule {
   everySeconds: number;
 }
 
+/** Which discriminators a config trains, and whose terms the student's loss has. */
+export function discriminatorsOn(c: Pick<RapmConfig, 'discriminators'>): { rel: boolean; abs: boolean } {
+  const d = c.discriminators;
+  return { rel: d === 'both' || d === 'relative', abs: d === 'both' || d === 'absolute' };
+}
+
 /** The table's defaults (settings.ts). */
 export const DEFAULT_RAPM: RapmConfig = defaultSettings().config;
 export const DEFAULT_RUN: RunSettings = defaultSettings().run;

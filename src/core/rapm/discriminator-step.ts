@@ -2,14 +2,14 @@
  * Both discriminators' updates (docs/method.md, "One iteration", step 6) on ONE frozen
  * teacher-encoder pass over [relative real z^; fake detach(z^phi); absolute real z~]: each
  * discriminator's real and fake inputs are two adjacent blocks of rows, so its heads run once over
- * both, and the hinge loss and both accuracies come from that one logit map. A discriminator whose
- * lambda is 0 is neither evaluated nor trained.
+ * both, and the hinge loss and both accuracies come from that one logit map. A discriminator switched
+ * off (cfg.discriminators) is neither evaluated nor trained.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model-config';
 import { unetEncoder, type Params } from '../nn/unet';
 import type { PackedAdam } from '../train/packed-adam';
-import type { RapmConfig } from './config';
+import { discriminatorsOn, type RapmConfig } from './config';
 import { applyHeads, pairedHingeLoss, signedHingeLoss } from './discriminator';
 import type { FeatureReplay } from './feature-replay';
 
@@ -59,8 +59,8 @@ export function updateDiscriminators(
   );
   // with a replay, each head also trains on one earlier iteration's rows (the same blocks, same signs)
   const past = ctx.replay.pick(ctx.iteration);
-  const update = (adam: PackedAdam, corrections: tf.Tensor, firstBlock: number, realFirst: boolean, weight: number) => {
-    if (weight === 0) return { values: [tf.tensor1d([0]), tf.tensor1d([NaN, NaN]), tf.tensor1d([0])], realFirst };
+  const update = (adam: PackedAdam, corrections: tf.Tensor, firstBlock: number, realFirst: boolean, on: boolean) => {
+    if (!on) return { values: [tf.tensor1d([0]), tf.tensor1d([NaN, NaN]), tf.tensor1d([0])], realFirst };
     const block = (fs: tf.Tensor4D[]) => fs.map((f) => f.slice([firstBlock * m], [2 * m]) as tf.Tensor4D);
     const rows = tf.tidy(() => {
       const now = block(feats);
@@ -124,8 +124,9 @@ export function updateDiscriminators(
     tf.dispose([...rows, sign]);
     return { values, realFirst };
   };
-  const rel = update(ctx.adamRel, corrections.rel, 0, true, ctx.cfg.lambdaRel);
-  const abs = update(ctx.adamAbs, corrections.abs, 1, false, ctx.cfg.lambdaAbs);
+  const on = discriminatorsOn(ctx.cfg);
+  const rel = update(ctx.adamRel, corrections.rel, 0, true, on.rel);
+  const abs = update(ctx.adamAbs, corrections.abs, 1, false, on.abs);
   ctx.replay.push(feats); // kept for later iterations, or disposed when the replay is off
   return { rel, abs };
 }

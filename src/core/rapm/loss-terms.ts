@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model-config';
 import { unetEncoder, type Params } from '../nn/unet';
-import type { RapmConfig } from './config';
+import { discriminatorsOn, type RapmConfig } from './config';
 import { applyHeads } from './discriminator';
 
 export interface StudentTerms {
@@ -28,7 +28,7 @@ export interface TermContext {
 /**
  * Per-sample terms [N*B] of `studentPoint` (z^phi) against `relativeTarget` (z^) and
  * `teacherPoint` (z~); `encoderTimes` are the times the discriminators see each row at. A
- * discriminator whose lambda is 0 is not evaluated (its term is 0).
+ * discriminator switched off (cfg.discriminators) is not evaluated (its term is 0).
  */
 export function studentTerms(
   ctx: TermContext,
@@ -43,11 +43,12 @@ export function studentTerms(
   const zeros = tf.zeros([m]) as tf.Tensor1D;
   let advRel = zeros;
   let advAbs = zeros;
-  if (cfg.lambdaRel > 0 || cfg.lambdaAbs > 0) {
+  const on = discriminatorsOn(cfg);
+  if (on.rel || on.abs) {
     const feats = unetEncoder(model.unet, ctx.teacher, studentPoint, tf.tensor1d(encoderTimes), labels, true);
     const groups = model.unet.groups;
-    if (cfg.lambdaRel > 0) advRel = tf.neg(tf.mean(applyHeads(ctx.headsRel, feats, groups, true), 1));
-    if (cfg.lambdaAbs > 0) advAbs = tf.neg(tf.mean(applyHeads(ctx.headsAbs, feats, groups, true), 1));
+    if (on.rel) advRel = tf.neg(tf.mean(applyHeads(ctx.headsRel, feats, groups, true), 1));
+    if (on.abs) advAbs = tf.neg(tf.mean(applyHeads(ctx.headsAbs, feats, groups, true), 1));
   }
   return {
     advRel,

@@ -30,7 +30,7 @@ describe('RapmTrainer', () => {
 
   it("stepAsync (the browser worker's path) gives the same metrics as step, tensor count flat", async () => {
     const strip = (m: { ms: number }) => ({ ...m, ms: 0 });
-    for (const over of [{}, { lambdaAbs: 0 }]) {
+    for (const over of [{}, { lambdaAbs: 0, discriminators: 'relative' as const }]) {
       const teacher = tinyTeacher();
       const sync = new RapmTrainer(TINY_MODEL, teacher, TINY_GEOMETRY, cfg(over));
       sync.step(tinyBatch(1));
@@ -157,7 +157,7 @@ describe('RAPM positions and detach semantics', () => {
       model,
       teacher,
       TINY_GEOMETRY,
-      cfg({ lambdaRel: 0, lambdaAbs: 0, muRel: 1, muAbs: 1 }),
+      cfg({ lambdaRel: 0, lambdaAbs: 0, discriminators: 'off', muRel: 1, muAbs: 1 }),
     );
     trainer.step(tinyBatch(5)); // move the adapters off zero so the student differs from the teacher
     const batch = tinyBatch(6);

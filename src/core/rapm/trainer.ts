@@ -15,7 +15,7 @@ import { modelDdim } from '../diffusion/model-sampling';
 import type { ModelConfig } from '../model-config';
 import { applyUnet, type Params } from '../nn/unet';
 import { PackedAdam } from '../train/packed-adam';
-import { DEFAULT_RAPM, type RapmConfig } from './config';
+import type { RapmConfig } from './config';
 import { initHeads } from './discriminator';
 import { updateDiscriminators } from './discriminator-step';
 import { studentTerms } from './loss-terms';
@@ -71,9 +71,9 @@ export class RapmTrainer {
     readonly geometry: TrajectoryGeometry,
     config: RapmConfig,
   ) {
-    // a config saved by an older version (a stored run, a checkpoint) lacks the fields added since:
-    // they take their defaults, which reproduce the behaviour of that version
-    const cfg = { ...DEFAULT_RAPM, ...config };
+    // a config from outside (a request, a checkpoint, a stored run) was checked and completed once, where
+    // it came in (config-check.ts): a field an older version did not write has the default that reproduces it
+    const cfg = config;
     this.cfg = cfg;
     this.slots = geometry.coarseTimesteps.length;
     this.ddim = modelDdim(model);
@@ -236,6 +236,7 @@ export class RapmTrainer {
   }
 
   /**
+   * Method steps 4 and 5: the student's pass over all N slots at once, its loss and gradient.
    * The student loss and its gradient for one batch, nothing updated. Slot starts and both
    * targets are computed first, outside the differentiated function: they are constants to it,
    * which is exactly the method's detach().
@@ -307,6 +308,7 @@ export class RapmTrainer {
   }
 
   /**
+   * Method steps 2 and 3 (docs/method.md, "One iteration"): the rollout and both targets, without gradient.
    * Everything the gradient must not flow through: slot starts, Delta points, both targets, and
    * the adapters merged into the teacher (reused by the gradient pass). Slot 0's rollout step and
    * the relative targets use the same weights and do not depend on each other, so they run as ONE
