@@ -15,6 +15,7 @@ import { saveModelBundle, teacherIdentity } from '../src/core/io/bundle';
 import { writeShard } from '../src/core/io/shards';
 import type { ModelConfig } from '../src/core/model-config';
 import { initUnetParams, type Params } from '../src/core/nn/unet';
+import { tinyModelConfig } from '../src/core/tiny-model-config';
 import { gaussian } from '../src/core/random';
 import { generateTrajectories } from '../src/core/trajectories';
 import { useWasmBackend } from '../src/node/backend';
@@ -23,25 +24,8 @@ const OUT = join('e2e', 'fixtures');
 const PER_SHARD = 16;
 
 function tinyModel(name: string): ModelConfig {
-  return {
-    name,
-    architecture: 'unet',
-    unet: {
-      imageSize: 8,
-      inChannels: 1,
-      baseChannels: 8,
-      channelMults: [1, 2],
-      resBlocksPerLevel: 1,
-      attentionLevels: [],
-      numClasses: 10,
-      groups: 4,
-    },
-    schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-    prediction: 'epsilon',
-    data: { channels: 1, height: 8, width: 8, range: [-1, 1] },
-    numClasses: 10,
-    provenance: { note: 'random weights, e2e test fixture (scripts/make-e2e-fixtures.ts)' },
-  };
+  const provenance = { note: 'random weights, e2e test fixture (scripts/make-e2e-fixtures.ts)' };
+  return { ...tinyModelConfig(name, 10), provenance };
 }
 
 /** Random weights whose zero-initialised output convolutions carry signal, so samples are not blank. */

@@ -11,6 +11,7 @@ import { setStepReplay } from '../core/rapm/replayed-step';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 import type { ModelConfig } from '../core/model-config';
+import { tinyModelConfig } from '../core/tiny-model-config';
 import { selfAttention } from '../core/nn/attention';
 import { conditioning } from '../core/nn/conditioning';
 import { groupNorm } from '../core/nn/group-norm';
@@ -29,24 +30,12 @@ export interface Check {
 }
 
 /** A tiny UNet with attention, so every GroupNorm variant and the attention path run. */
-const TINY: ModelConfig = {
-  name: 'kernel-diagnostics',
-  architecture: 'unet',
-  unet: {
-    imageSize: 4,
-    inChannels: 1,
-    baseChannels: 4,
-    channelMults: [1, 2],
-    resBlocksPerLevel: 1,
-    attentionLevels: [1],
-    numClasses: 3,
-    groups: 2,
-  },
-  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  prediction: 'epsilon',
-  data: { channels: 1, height: 4, width: 4, range: [-1, 1] },
-  numClasses: 3,
-};
+const TINY: ModelConfig = tinyModelConfig('kernel-diagnostics', 3, {
+  imageSize: 4,
+  baseChannels: 4,
+  attentionLevels: [1],
+  groups: 2,
+});
 const TINY_GEOMETRY: TrajectoryGeometry = { coarseTimesteps: [999, 499], deltaTimesteps: [874, 374], guidance: 2 };
 const MNIST_GEOMETRY: TrajectoryGeometry = {
   coarseTimesteps: [999, 749, 499, 249],

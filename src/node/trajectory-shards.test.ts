@@ -6,27 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelBundle, saveModelBundle, shardTeacher, teacherIdentity } from '../core/io/bundle';
 import { readShard } from '../core/io/shards';
 import type { ModelConfig } from '../core/model-config';
-import { initUnetParams, MNIST_UNET } from '../core/nn/unet';
+import { initUnetParams } from '../core/nn/unet';
+import { tinyModelConfig } from '../core/tiny-model-config';
 import { generateTrajectories } from '../core/trajectories';
 import { ShardDirError, writeShardDir, type ShardDirOptions, type ShardManifest } from './trajectory-shards';
 
-const config: ModelConfig = {
-  name: 'tiny-teacher',
-  architecture: 'unet',
-  unet: {
-    ...MNIST_UNET,
-    imageSize: 8,
-    baseChannels: 8,
-    channelMults: [1, 2],
-    attentionLevels: [1],
-    groups: 4,
-    numClasses: 3,
-  },
-  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  prediction: 'epsilon',
-  data: { channels: 1, height: 8, width: 8, range: [-1, 1] },
-  numClasses: 3,
-};
+const config: ModelConfig = tinyModelConfig('tiny-teacher', 3, { attentionLevels: [1] });
 
 let dir: string;
 let teacherBytes: Uint8Array;

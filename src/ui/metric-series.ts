@@ -3,7 +3,7 @@
  * tens of thousands of points costs amortised O(1) and uPlot can read subarray views without
  * copying. Each curve keeps a raw column and an EMA-smoothed column, updated as rows arrive.
  */
-import type { RapmMetrics } from '../core/rapm/metrics';
+import { SCALAR_METRICS, type RapmMetrics } from '../core/rapm/metrics';
 
 export interface CurveDef {
   key: string;
@@ -15,17 +15,17 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Every loss term (per-slot terms summed over slots) and the discriminators' accuracies. */
 export const CURVES: CurveDef[] = [
-  { key: 'studentLoss', label: 'student loss', value: (m) => m.studentLoss },
-  { key: 'discLossRel', label: 'D_rel hinge', value: (m) => m.discLossRel },
-  { key: 'discLossAbs', label: 'D_abs hinge', value: (m) => m.discLossAbs },
+  { key: 'studentLoss', label: 'student loss', value: SCALAR_METRICS.studentLoss },
+  { key: 'discLossRel', label: 'D_rel hinge', value: SCALAR_METRICS.discLossRel },
+  { key: 'discLossAbs', label: 'D_abs hinge', value: SCALAR_METRICS.discLossAbs },
   { key: 'regRel', label: 'reg rel (Σ slots)', value: (m) => sum(m.perSlot.regRel) },
   { key: 'regAbs', label: 'reg abs (Σ slots)', value: (m) => sum(m.perSlot.regAbs) },
   { key: 'advRel', label: 'adv rel (Σ slots)', value: (m) => sum(m.perSlot.advRel) },
   { key: 'advAbs', label: 'adv abs (Σ slots)', value: (m) => sum(m.perSlot.advAbs) },
-  { key: 'accRelReal', label: 'acc D_rel real', value: (m) => m.accuracy.relReal },
-  { key: 'accRelFake', label: 'acc D_rel fake', value: (m) => m.accuracy.relFake },
-  { key: 'accAbsReal', label: 'acc D_abs real', value: (m) => m.accuracy.absReal },
-  { key: 'accAbsFake', label: 'acc D_abs fake', value: (m) => m.accuracy.absFake },
+  { key: 'accRelReal', label: 'acc D_rel real', value: SCALAR_METRICS.accRelReal },
+  { key: 'accRelFake', label: 'acc D_rel fake', value: SCALAR_METRICS.accRelFake },
+  { key: 'accAbsReal', label: 'acc D_abs real', value: SCALAR_METRICS.accAbsReal },
+  { key: 'accAbsFake', label: 'acc D_abs fake', value: SCALAR_METRICS.accAbsFake },
 ];
 
 function curveIndex(key: string): number {

@@ -8,6 +8,7 @@ import { create } from 'zustand';
 import { DEFAULT_RUN, type RapmConfig, type RunSettings } from '../core/rapm/config';
 import type {
   BackendReport,
+  GenerateRequest,
   GridImage,
   RunInfo,
   RunValidation,
@@ -38,15 +39,7 @@ export interface PreviewSettings {
   guidance: number;
 }
 
-export interface GenerateSettings {
-  count: number;
-  perShard: number;
-  coarse: number;
-  fine: number;
-  guidance: number;
-  seed: number;
-  dtype: 'F16' | 'F32';
-}
+export type GenerateSettings = GenerateRequest;
 
 export interface StudioState {
   phase: Phase;

@@ -145,6 +145,19 @@ export interface GridImage {
  */
 export type TrainingRequest = TrainingSettings;
 
+/** The teacher's trajectories to precompute in the browser (shard-generation.ts), as the Generate panel holds them. */
+export interface GenerateRequest {
+  count: number;
+  perShard: number;
+  /** N coarse slots. */
+  coarse: number;
+  /** M teacher steps per slot. */
+  fine: number;
+  guidance: number;
+  seed: number;
+  dtype: 'F16' | 'F32';
+}
+
 /** How a run validates: trajectories held out (never trained on) and iterations between validations. */
 export interface ValidationSettings {
   /** Held-out trajectories; 0 turns validation off. */
@@ -270,18 +283,7 @@ export interface StudioApi {
     };
     result: { image: GridImage; msPerImage: number; steps: number };
   };
-  generateShards: {
-    args: {
-      count: number;
-      perShard: number;
-      coarse: number;
-      fine: number;
-      guidance: number;
-      seed: number;
-      dtype: 'F16' | 'F32';
-    };
-    result: ShardInfo[];
-  };
+  generateShards: { args: GenerateRequest; result: ShardInfo[] };
 }
 
 /** Events the worker pushes without being asked. */

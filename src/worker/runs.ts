@@ -32,10 +32,6 @@ import { TrainingSession, runInfo } from './training-loop';
  */
 let session: TrainingSession | null = null;
 
-export function liveSession(): TrainingSession | null {
-  return session;
-}
-
 /** Other tabs hear this tab's live progress: the run's `training` events go to them too. */
 function toEveryTab(emit: Emit): Emit {
   return (event, payload) => {

@@ -6,21 +6,9 @@
  */
 import { validateShard, writeShard } from '../core/io/shards';
 import { generateTrajectories, trajectoryMeta, TrajectoryRequestError } from '../core/trajectories';
-import type { ShardInfo } from './protocol';
+import type { GenerateRequest, ShardInfo } from './protocol';
 import { storeShard } from './shard-store';
 import type { LoadedTeacher } from './teacher';
-
-export interface GenerateRequest {
-  count: number;
-  perShard: number;
-  /** N coarse slots. */
-  coarse: number;
-  /** M teacher steps per slot. */
-  fine: number;
-  guidance: number;
-  seed: number;
-  dtype: 'F16' | 'F32';
-}
 
 export const SEED_STRIDE = 1_000_000;
 /** Teacher batch: each step runs 2x this through the UNet (guidance). */

@@ -77,19 +77,10 @@ export interface ShardMeta {
 
 export type FloatDtype = 'F16' | 'F32';
 
-export interface ShardSummary {
-  count: number;
+/** What a checked shard holds: its metadata (but the schedule and provenance) and what its tensors say. */
+export interface ShardSummary extends Omit<ShardMeta, 'schedule' | 'provenance'> {
   /** N, the number of coarse slots. */
   slots: number;
-  teacher: TeacherIdentity;
-  coarseTimesteps: number[];
-  fineStepsPerSlot: number;
-  delta: number;
-  deltaTimesteps: number[];
-  guidanceScale: number;
-  prediction: PredictionType;
-  data: DataLayout;
-  numClasses: number;
   positionsDtype: FloatDtype;
   hasDelta: boolean;
   hasSeeds: boolean;

@@ -5,27 +5,11 @@ import { readShard, writeShard, type Shard, type TeacherIdentity } from '../io/s
 import type { ModelConfig } from '../model-config';
 import { initUnetParams, type Params } from '../nn/unet';
 import { gaussian } from '../random';
+import { tinyModelConfig } from '../tiny-model-config';
 import type { CheckpointExpectation } from './checkpoint';
 import type { TrajectoryBatch, TrajectoryGeometry } from './trainer';
 
-export const TINY_MODEL: ModelConfig = {
-  name: 'tiny-test-teacher',
-  architecture: 'unet',
-  unet: {
-    imageSize: 8,
-    inChannels: 1,
-    baseChannels: 8,
-    channelMults: [1, 2],
-    resBlocksPerLevel: 1,
-    attentionLevels: [],
-    numClasses: 3,
-    groups: 4,
-  },
-  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  prediction: 'epsilon',
-  data: { channels: 1, height: 8, width: 8, range: [-1, 1] },
-  numClasses: 3,
-};
+export const TINY_MODEL: ModelConfig = tinyModelConfig('tiny-test-teacher', 3);
 
 export const TINY_GEOMETRY: TrajectoryGeometry = {
   coarseTimesteps: [999, 499],

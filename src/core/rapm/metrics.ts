@@ -24,22 +24,26 @@ export interface RapmMetrics {
   ms: number;
 }
 
-/** Flat name -> value view of one event (CSV columns, curve series). */
+/** Each scalar of an event by its flat name (CSV columns, the page's curves). */
+export const SCALAR_METRICS = {
+  iteration: (m: RapmMetrics) => m.iteration,
+  studentLoss: (m: RapmMetrics) => m.studentLoss,
+  discLossRel: (m: RapmMetrics) => m.discLossRel,
+  discLossAbs: (m: RapmMetrics) => m.discLossAbs,
+  accRelReal: (m: RapmMetrics) => m.accuracy.relReal,
+  accRelFake: (m: RapmMetrics) => m.accuracy.relFake,
+  accAbsReal: (m: RapmMetrics) => m.accuracy.absReal,
+  accAbsFake: (m: RapmMetrics) => m.accuracy.absFake,
+  gradNormStudent: (m: RapmMetrics) => m.gradNorm.student,
+  gradNormRel: (m: RapmMetrics) => m.gradNorm.rel,
+  gradNormAbs: (m: RapmMetrics) => m.gradNorm.abs,
+  ms: (m: RapmMetrics) => m.ms,
+} as const satisfies Record<string, (m: RapmMetrics) => number>;
+
+/** Flat name -> value view of one event: the scalars, then each per-slot term as `term.slotJ`. */
 export function flattenMetrics(m: RapmMetrics): Record<string, number> {
-  const out: Record<string, number> = {
-    iteration: m.iteration,
-    studentLoss: m.studentLoss,
-    discLossRel: m.discLossRel,
-    discLossAbs: m.discLossAbs,
-    accRelReal: m.accuracy.relReal,
-    accRelFake: m.accuracy.relFake,
-    accAbsReal: m.accuracy.absReal,
-    accAbsFake: m.accuracy.absFake,
-    gradNormStudent: m.gradNorm.student,
-    gradNormRel: m.gradNorm.rel,
-    gradNormAbs: m.gradNorm.abs,
-    ms: m.ms,
-  };
+  const out: Record<string, number> = {};
+  for (const [k, value] of Object.entries(SCALAR_METRICS)) out[k] = value(m);
   for (const [k, values] of Object.entries(m.perSlot)) values.forEach((v, j) => (out[`${k}.slot${j}`] = v));
   return out;
 }

@@ -1,0 +1,34 @@
+/**
+ * The tiny UNet teacher that unit tests, the e2e fixtures (scripts/make-e2e-fixtures.ts) and the
+ * kernel diagnostics page build on: 8x8 one-channel images, two levels, no attention unless asked.
+ * Small enough that a RAPM iteration takes milliseconds on wasm.
+ */
+import type { ModelConfig } from './model-config';
+import type { UNetConfig } from './nn/unet';
+
+export function tinyModelConfig(
+  name: string,
+  numClasses: number,
+  unet: Partial<Omit<UNetConfig, 'numClasses'>> = {},
+): ModelConfig {
+  const u: UNetConfig = {
+    imageSize: 8,
+    inChannels: 1,
+    baseChannels: 8,
+    channelMults: [1, 2],
+    resBlocksPerLevel: 1,
+    attentionLevels: [],
+    numClasses,
+    groups: 4,
+    ...unet,
+  };
+  return {
+    name,
+    architecture: 'unet',
+    unet: u,
+    schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
+    prediction: 'epsilon',
+    data: { channels: u.inChannels, height: u.imageSize, width: u.imageSize, range: [-1, 1] },
+    numClasses,
+  };
+}
