@@ -24,12 +24,14 @@ export interface CompactionPolicy {
 }
 
 /**
- * 2 000 + 2 000 events is about 1 MB of IndexedDB and more rows than a chart has pixel columns;
- * at one chunk per 15 s checkpoint a run is compacted about every 8 minutes.
+ * After a reload the curves hold at most about 1 000 points (plus the chunks since the last
+ * compaction), about as many as the chart has pixel columns and some 400 kB of IndexedDB; at one
+ * chunk per 15 s checkpoint a run is compacted about every 8 minutes. The page's live curves keep
+ * every point of the session.
  */
 export const METRICS_COMPACTION: Readonly<CompactionPolicy> = {
-  recentIterations: 2000,
-  olderPoints: 2000,
+  recentIterations: 500,
+  olderPoints: 500,
   maxChunks: 32,
 };
 
