@@ -1,12 +1,16 @@
 /**
- * npx tsx scripts/bench-checkpoint.ts [--iterations 20] [--checkpoints 5] [--seconds 15]
+ * npx tsx scripts/bench-checkpoint.ts [--backend wasm|webgpu] [--adapter null|gpu] [--iterations 20]
+ *                                     [--checkpoints 5] [--seconds 15]
  *
  * What a checkpoint costs beside training, LoRA and full fine-tuning, on the built-in teacher and
- * shards (default RAPM settings otherwise, batch 1): in Node on tfjs wasm, the median training
- * iteration and the median checkpoint serialisation (TrainingDriver.checkpoint: every weight,
- * Adam moment and discriminator read back and written as safetensors); then in Chromium (launched
- * as the e2e tests launch it), the median IndexedDB transaction that stores those very bytes, as
- * putCheckpoint does. Prints the share of training time a checkpoint every `--seconds` costs.
+ * shards (default RAPM settings otherwise, batch 1): in Node on `--backend` (tfjs wasm, or tfjs
+ * webgpu on Dawn's dawn.node: its null backend by default, `--adapter null`, where every call is
+ * validated and encoded but nothing runs, so the figures are the host's share; `--adapter gpu`
+ * for a real GPU), the median training iteration and the median checkpoint serialisation
+ * (TrainingDriver.checkpoint: every weight, Adam moment and discriminator read back and written
+ * as safetensors); then in Chromium (launched as the e2e tests launch it), the median IndexedDB
+ * transaction that stores those very bytes, as putCheckpoint does. Prints the share of training
+ * time a checkpoint every `--seconds` costs.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,11 +20,13 @@ import { readShard } from '../src/core/io/shards';
 import { DEFAULT_RAPM } from '../src/core/rapm/config';
 import { withSetting } from '../src/core/rapm/settings';
 import { TrainingDriver } from '../src/core/rapm/training-driver';
-import { useWasmBackend } from '../src/node/backend';
+import { parseBackend, useBackend } from '../src/node/backend';
 import { launchStudioChromium } from './studio-browser';
 
 const { values: flags } = parseArgs({
   options: {
+    backend: { type: 'string', default: 'wasm' },
+    adapter: { type: 'string', default: 'null' },
     iterations: { type: 'string', default: '20' },
     checkpoints: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '15' },
@@ -31,7 +37,15 @@ const checkpoints = Number(flags.checkpoints);
 const seconds = Number(flags.seconds);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-await useWasmBackend();
+const backend = parseBackend(flags.backend);
+if (flags.adapter !== 'null' && flags.adapter !== 'gpu')
+  throw new Error(`--adapter is 'null' or 'gpu', got '${flags.adapter}'`);
+if (backend === 'webgpu' && flags.adapter === 'null') {
+  process.env.DAWN_OPTIONS = `backend=null ${process.env.DAWN_OPTIONS ?? ''}`.trim();
+}
+const description = await useBackend(backend);
+const where = backend === 'webgpu' ? `webgpu, Dawn ${flags.adapter === 'null' ? 'null' : 'GPU'}` : backend;
+console.log(`backend: ${description}`);
 const teacherBytes = await readFile('public/teacher.safetensors');
 const { config, params } = loadModelBundle(teacherBytes);
 const identity = (await shardTeacher(teacherBytes)).identity;
@@ -107,7 +121,7 @@ try {
 }
 
 console.log(
-  `| student | checkpoint | iteration (wasm, Node) | serialise (wasm, Node) | IndexedDB write (Chromium) | every ${seconds} s |`,
+  `| student | checkpoint | iteration (${where}, Node) | serialise (${where}, Node) | IndexedDB write (Chromium) | every ${seconds} s |`,
 );
 console.log('|---|---:|---:|---:|---:|---:|');
 rows.forEach(({ mode, itMs, saveMs, bytes }, i) => {

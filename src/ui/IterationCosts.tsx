@@ -5,8 +5,8 @@ const SHOWN = 50;
 
 /**
  * `?diagnostics` only: each training iteration's wall time and, on webgpu, the GPU dispatches the
- * worker issued for it and the host time of a replayed step (scripts/bench-dispatches.ts and
- * bench-threads.ts read this table).
+ * worker issued for it and the host time of a replayed step, and the worker's live tensors after
+ * it (scripts/bench-dispatches.ts, bench-threads.ts and soak.ts read this table).
  */
 export function IterationCosts() {
   const costs = useStudio((s) => s.iterationCosts);
@@ -31,6 +31,8 @@ export function IterationCosts() {
               data-ms={c.ms}
               data-dispatches={c.dispatches ?? ''}
               data-host-ms={c.hostMs ?? ''}
+              data-tensors={c.tensors}
+              data-tensor-bytes={c.tensorBytes}
             >
               <td>{c.iteration}</td>
               <td>{Math.round(c.ms)}</td>

@@ -71,7 +71,7 @@ export interface StudioState {
   /** A Pause or Stop clicked and not yet answered: the button says so at once. */
   controlPending: 'pause' | 'continue' | 'stop' | null;
   itPerSec: number;
-  /** Only with `?diagnostics`: the shown run's iterations in this session, their time and GPU dispatches. */
+  /** Only with `?diagnostics`: the shown run's last 200 iterations in this session, their time and GPU dispatches. */
   iterationCosts: StudioEvents['iterationCost'][];
   trainError: string | null;
   /** Every stored run, as last listed (run-lists.ts picks the ones to resume and the other tabs'). */

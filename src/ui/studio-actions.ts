@@ -381,7 +381,8 @@ function subscribe(c: StudioClient): void {
   });
   c.on('iterationCost', (cost) => {
     if (useStudio.getState().run?.id === cost.runId)
-      useStudio.setState((s) => ({ iterationCosts: [...s.iterationCosts, cost] }));
+      // Bounded: a long run with ?diagnostics must not grow the page (the table shows the last 50).
+      useStudio.setState((s) => ({ iterationCosts: [...s.iterationCosts.slice(-199), cost] }));
   });
   c.on('storedChanged', ({ topics }) => refreshLater(topics));
   c.on('otherTab', (live) => {

@@ -6,7 +6,7 @@
  *   shardInfo   id -> StoredShard             what the list shows, cheap to read
  *   shardBytes  id -> ArrayBuffer             the file itself, read only to train or download
  *   runs        id -> RunRecord
- *   metrics     [runId, chunk] -> MetricsChunk   append-only, one chunk per checkpoint
+ *   metrics     [runId, chunk] -> MetricsChunk   one chunk per checkpoint, compacted now and then
  *   checkpoints runId -> StoredCheckpoint     the latest checkpoint of the run
  *   bestCheckpoints runId -> StoredCheckpoint the checkpoint with the best validation score so far
  *   teacher     'last' -> StoredTeacher       the last teacher loaded from a file
@@ -23,6 +23,7 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from '
 import type { TeacherIdentity } from '../core/io/shards';
 import type { RapmMetrics } from '../core/rapm/metrics';
 import type { ValidationRecord } from '../core/rapm/validator';
+import { compactMetrics, METRICS_COMPACTION, type CompactionPolicy } from './metrics-compaction';
 import type { RunInfo, ShardInfo } from './protocol';
 import type { StoredTopic } from './protocol';
 import { QuotaError, RunTakenError, StorageError } from './studio-errors';
@@ -314,17 +315,40 @@ export async function getBestCheckpoint(runId: string): Promise<StoredCheckpoint
   return read('the best checkpoint', (d) => d.get('bestCheckpoints', runId));
 }
 
+const metricsOf = (runId: string) => IDBKeyRange.bound([runId, -Infinity], [runId, Infinity]);
+const eventsOf = (chunks: MetricsChunk[]) => chunks.sort((a, b) => a.chunk - b.chunk).flatMap((c) => c.events);
+
 export async function runMetrics(runId: string): Promise<RapmMetrics[]> {
-  const chunks = await read('the metric history', (d) =>
-    d.getAll('metrics', IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])),
-  );
-  return chunks.sort((a, b) => a.chunk - b.chunk).flatMap((c) => c.events);
+  return eventsOf(await read('the metric history', (d) => d.getAll('metrics', metricsOf(runId))));
+}
+
+/**
+ * Once the run has more than `policy.maxChunks` metric chunks, rewrites its history as one chunk
+ * thinned by the policy (metrics-compaction.ts), in one transaction fenced like putRun. Returns
+ * whether it did. Stored metrics still end exactly at the checkpoint.
+ */
+export async function compactRunMetrics(run: RunRecord, policy: CompactionPolicy = METRICS_COMPACTION) {
+  const chunks = await read('the metric history', (d) => d.count('metrics', metricsOf(run.id)));
+  if (chunks <= policy.maxChunks) return false;
+  await write(['runs', 'metrics'], `the metric history of run ${run.id}`, 0, (tx) => [
+    fenced(tx, run, () => {
+      const store = tx.objectStore('metrics');
+      return [
+        store.getAll(metricsOf(run.id)).then(async (all) => {
+          const kept = compactMetrics(eventsOf(all), policy);
+          await store.delete(metricsOf(run.id));
+          if (kept.length > 0) await store.put({ runId: run.id, chunk: kept[0].iteration, events: [...kept] });
+        }),
+      ];
+    }),
+  ]);
+  return true;
 }
 
 export async function deleteRun(runId: string): Promise<void> {
   await write(['runs', 'metrics', 'checkpoints', 'bestCheckpoints'], 'the run removal', 0, (tx) => [
     tx.objectStore('runs').delete(runId),
-    tx.objectStore('metrics').delete(IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])),
+    tx.objectStore('metrics').delete(metricsOf(runId)),
     tx.objectStore('checkpoints').delete(runId),
     tx.objectStore('bestCheckpoints').delete(runId),
   ]);

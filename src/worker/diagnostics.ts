@@ -1,7 +1,7 @@
 /**
  * Diagnostics for benchmarks (`?diagnostics` in the page's URL, off by default): the training
- * loop reports every iteration's wall time and, on webgpu, how many compute dispatches it issued
- * from this worker. Dispatches are counted by wrapping `GPUComputePassEncoder.dispatchWorkgroups`
+ * loop reports every iteration's wall time, the worker's live tfjs tensors after it (what the soak
+ * script watches for leaks) and, on webgpu, how many compute dispatches it issued from this worker. Dispatches are counted by wrapping `GPUComputePassEncoder.dispatchWorkgroups`
  * before tfjs creates its device, so every shader tfjs or our fused kernels run is seen. When the
  * switch is off nothing is wrapped and the loop skips the bookkeeping.
  */
@@ -47,5 +47,14 @@ export function iterationCost(
 ): StudioEvents['iterationCost'] {
   const ms = performance.now() - mark.start;
   const counted = tf.getBackend() === 'webgpu' && mark.dispatches !== null && dispatches !== null;
-  return { runId, iteration, ms, dispatches: counted ? (dispatches ?? 0) - (mark.dispatches ?? 0) : null, hostMs };
+  const { numTensors, numBytes } = tf.memory();
+  return {
+    runId,
+    iteration,
+    ms,
+    dispatches: counted ? (dispatches ?? 0) - (mark.dispatches ?? 0) : null,
+    hostMs,
+    tensors: numTensors,
+    tensorBytes: numBytes,
+  };
 }

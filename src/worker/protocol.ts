@@ -315,9 +315,18 @@ export interface StudioEvents {
    */
   /**
    * `hostMs`: JavaScript time of a replayed step (writing its inputs, encoding, submitting), null
-   * where tfjs ran the iteration's ops (the first two of a run, or not webgpu).
+   * where tfjs ran the iteration's ops (the first two of a run, or not webgpu). `tensors` and
+   * `tensorBytes`: tf.memory() of the worker once the iteration is read back.
    */
-  iterationCost: { runId: string; iteration: number; ms: number; dispatches: number | null; hostMs: number | null };
+  iterationCost: {
+    runId: string;
+    iteration: number;
+    ms: number;
+    dispatches: number | null;
+    hostMs: number | null;
+    tensors: number;
+    tensorBytes: number;
+  };
   /**
    * User-facing: says what happened and what to do; stored data is intact. 'another-tab' (an
    * addition): another tab took the run over, so this tab stopped training it and stored nothing more.

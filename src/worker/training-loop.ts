@@ -5,7 +5,8 @@
  * on a snapshot of the student the loop cannot dispose. Whenever the checkpoint schedule says
  * (every `checkpointEvery` iterations, every `checkpointSeconds` of training) and on pause, stop
  * and the end, it stores checkpoint + new metrics + run state in one transaction: closing the
- * tab loses at most the work since then.
+ * tab loses at most the work since then. A long run's stored metrics are compacted as they grow
+ * (metrics-compaction.ts).
  *
  * A run holds out a validation set (core/rapm/validator.ts): the EMA student is scored on it at
  * the start, every `validation.every` iterations and at the end; each new best is stored as the
@@ -22,7 +23,7 @@ import { TrainingDivergedError, TrainingDriver } from '../core/rapm/training-dri
 import type { NamedShard } from '../core/rapm/trajectory-set';
 import type { MeasureProgress } from '../core/rapm/validation';
 import { ValidationSplitError } from '../core/rapm/validation-split';
-import { putBestCheckpoint, putCheckpoint, putRun, takeRun, type RunRecord } from './db';
+import { compactRunMetrics, putBestCheckpoint, putCheckpoint, putRun, takeRun, type RunRecord } from './db';
 import { iterationCost, markIteration } from './diagnostics';
 import { builtinEvaluation } from './evaluation';
 import type { Emit } from './events';
@@ -414,6 +415,7 @@ export class TrainingSession {
     await putCheckpoint(next, { runId: next.id, iteration: driver.iteration, bytes: buffer }, this.unsaved);
     Object.assign(this.run, next);
     this.unsaved = [];
+    await compactRunMetrics(this.run);
   }
 
   /** The teacher's lines (measured once per run) and the student's score where the run starts. */
