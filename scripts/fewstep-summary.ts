@@ -50,7 +50,9 @@ console.log('| steps | FID | class acc. | FID to teacher 32 | pixel RMSE to teac
 console.log('| ---: | ---: | ---: | ---: | ---: |');
 for (const r of teacher) {
   const to = r.N === 32 ? '0' : f2(r.fidToAgainst);
-  console.log(`| ${r.N} | ${f1(r.fid)} | ${pct(r.classAccuracy)} | ${to} | ${r.N === 32 ? '0' : f2(r.pixelRmseToAgainst)} |`);
+  console.log(
+    `| ${r.N} | ${f1(r.fid)} | ${pct(r.classAccuracy)} | ${to} | ${r.N === 32 ? '0' : f2(r.pixelRmseToAgainst)} |`,
+  );
 }
 
 const students = rows.filter((r) => r.kind === 'student');
