@@ -76,8 +76,17 @@ test('Generate shards runs the teacher in the browser and stores a shard that va
   const panel = page.getByRole('region', { name: 'Generate shards' });
   await panel.getByLabel('Trajectories').fill('2');
   await panel.getByLabel('Per shard').fill('2');
+  // The grid choice fills N and M (32 teacher steps); other values read as "Other".
+  const grid = panel.getByLabel('Student steps');
+  await expect(grid).toHaveValue('4');
+  await grid.selectOption('1');
+  await expect(panel.getByLabel('Coarse steps N')).toHaveValue('1');
+  await expect(panel.getByLabel('Fine steps M')).toHaveValue('32');
+  await grid.selectOption('2');
+  await expect(panel.getByLabel('Fine steps M')).toHaveValue('16');
   await panel.getByLabel('Coarse steps N').fill('2');
   await panel.getByLabel('Fine steps M').fill('2');
+  await expect(grid).toHaveValue('custom');
   await panel.getByRole('button', { name: 'Generate shards' }).click();
 
   const generated = panel.getByRole('list', { name: 'Generated shards' }).getByRole('listitem');

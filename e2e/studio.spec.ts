@@ -257,3 +257,30 @@ test('imports the built-in shards', async ({ browser }, testInfo) => {
     await fresh.close();
   }
 });
+
+test('imports the built-in 2-step and 1-step sets, each on its own grid', async ({ browser }) => {
+  test.skip(
+    !existsSync(join('public', 'shards-2step', 'manifest.json')) ||
+      !existsSync(join('public', 'shards-1step', 'manifest.json')),
+    'no built-in 2-step and 1-step shards in public/',
+  );
+  const fresh = await browser.newContext();
+  try {
+    const p = await fresh.newPage();
+    await p.goto('/');
+    await expect(p.getByTestId('teacher-name')).not.toBeEmpty();
+    const rows = p.getByTestId('shard-table').locator('tbody tr');
+    for (const steps of [2, 1]) {
+      await p.getByLabel('Built-in set').selectOption(String(steps));
+      await p.getByRole('button', { name: 'Use built-in shards' }).click();
+      await expect(rows.filter({ hasText: `shards-${steps}step-shard-` })).toHaveCount(16);
+      const first = rows.filter({ hasText: `shards-${steps}step-shard-00000` });
+      await expect(first.locator('td').nth(1)).toHaveText('64');
+      await expect(first.locator('td').nth(2)).toHaveText(`${steps} F16 +Δ`);
+      await expect(first).toContainText('matches');
+      await expect(p.getByTestId('shard-rejections')).toHaveCount(0);
+    }
+  } finally {
+    await fresh.close();
+  }
+});

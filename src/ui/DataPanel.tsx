@@ -1,6 +1,8 @@
 import { useRef, useState } from 'react';
+import { BUILTIN_SHARD_STEPS, type BuiltinShardSteps } from '../worker/protocol';
 import { formatBytes, formatCount } from './format';
 import { ProgressBar } from './ProgressBar';
+import { SelectField } from './SelectField';
 import { useStudio } from './store';
 import { importBuiltinShards, importShardFiles, removeShard, saveShard } from './studio-actions';
 
@@ -15,6 +17,7 @@ export function DataPanel() {
   const progress = useStudio((s) => s.progress.import);
   const input = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
+  const [builtinSteps, setBuiltinSteps] = useState<BuiltinShardSteps>(4);
   const total = shards.reduce((n, s) => n + s.count, 0);
 
   return (
@@ -57,7 +60,14 @@ export function DataPanel() {
         }}
       />
       <div className="controls">
-        <button type="button" onClick={() => void importBuiltinShards()} disabled={busy || !teacher}>
+        <SelectField
+          label="Built-in set"
+          value={String(builtinSteps)}
+          options={BUILTIN_SHARD_STEPS.map((n) => [String(n), `${n}-step student`] as const)}
+          hint="The built-in teacher's 1,024 trajectories (32 teacher steps, CFG 1.5) on the student's grid. One grid at a time: remove the other set's shards before training."
+          onChange={(v) => setBuiltinSteps(Number(v) as BuiltinShardSteps)}
+        />
+        <button type="button" onClick={() => void importBuiltinShards(builtinSteps)} disabled={busy || !teacher}>
           Use built-in shards
         </button>
       </div>

@@ -2,11 +2,32 @@ import { useId } from 'react';
 import { formatBytes } from './format';
 import { NumberField } from './NumberField';
 import { ProgressBar } from './ProgressBar';
+import { SelectField } from './SelectField';
 import { useStudio, type GenerateSettings } from './store';
 import { generateShards, saveShard } from './studio-actions';
 
 function set(patch: Partial<GenerateSettings>): void {
   useStudio.setState((s) => ({ generateSettings: { ...s.generateSettings, ...patch } }));
+}
+
+/** Teacher steps per trajectory of the built-in shards (N x M): every student grid below keeps them. */
+const TEACHER_STEPS = 32;
+
+/**
+ * The student grids the studio offers: N coarse steps of M = 32 / N teacher steps each, so every
+ * choice stores the same 32-step teacher trajectories (the built-in public/shards, -2step, -1step).
+ */
+const GRIDS = [
+  ['4', '4 steps (N = 4, M = 8)'],
+  ['2', '2 steps (N = 2, M = 16)'],
+  ['1', '1 step (N = 1, M = 32)'],
+  ['custom', 'Other: N and M below'],
+] as const;
+type Grid = (typeof GRIDS)[number][0];
+
+function gridOf(g: GenerateSettings): Grid {
+  const match = GRIDS.find(([n]) => n !== 'custom' && Number(n) === g.coarse && g.coarse * g.fine === TEACHER_STEPS);
+  return match ? match[0] : 'custom';
 }
 
 /** The teacher's trajectory precompute, run here: N coarse steps of M fine steps each, stored as shards. */
@@ -25,6 +46,18 @@ export function GeneratePanel() {
       <fieldset disabled={busy}>
         <legend className="visually-hidden">Trajectory settings</legend>
         <div className="form-grid">
+          <SelectField
+            label="Student steps"
+            value={gridOf(g)}
+            options={GRIDS}
+            hint={
+              'N, the steps the student will sample with (trailing grid; on a 1000-step schedule [999, 749, 499, 249], ' +
+              '[999, 499] or [999]); each choice runs the teacher for 32 steps.'
+            }
+            onChange={(grid) => {
+              if (grid !== 'custom') set({ coarse: Number(grid), fine: TEACHER_STEPS / Number(grid) });
+            }}
+          />
           <NumberField
             label="Trajectories"
             value={g.count}

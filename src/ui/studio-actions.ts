@@ -1,5 +1,12 @@
 /** The page's actions: each calls the worker and writes the outcome to the store. */
-import { BACKENDS, WorkerCallError, type BackendName, type RunInfo, type StoredTopic } from '../worker/protocol';
+import {
+  BACKENDS,
+  WorkerCallError,
+  type BackendName,
+  type BuiltinShardSteps,
+  type RunInfo,
+  type StoredTopic,
+} from '../worker/protocol';
 import { downloadBytes } from './download';
 import { metricSeries } from './metric-series';
 import { resumableRuns, type RunLists } from './run-lists';
@@ -75,7 +82,9 @@ export async function loadTeacherFile(file: File): Promise<void> {
 
 // ---------- Data ----------
 
-async function importShards(args: { files: { fileName: string; bytes: ArrayBuffer }[] } | { builtin: true }) {
+async function importShards(
+  args: { files: { fileName: string; bytes: ArrayBuffer }[] } | { builtin: BuiltinShardSteps },
+) {
   useStudio.setState({ shardsBusy: true, shardsError: null, rejections: [] });
   try {
     const { rejected } = await worker().call('importShards', args);
@@ -94,8 +103,9 @@ export async function importShardFiles(files: readonly File[]): Promise<void> {
   await importShards({ files: read });
 }
 
-export async function importBuiltinShards(): Promise<void> {
-  await importShards({ builtin: true });
+/** A built-in shard set, by the student steps it trains (4: public/shards). */
+export async function importBuiltinShards(steps: BuiltinShardSteps = 4): Promise<void> {
+  await importShards({ builtin: steps });
 }
 
 export async function removeShard(id: string): Promise<void> {

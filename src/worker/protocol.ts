@@ -14,6 +14,10 @@ export type { ModelConfig, RapmConfig, RapmMetrics, QualityScore, TeacherReferen
 export const BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+/** The built-in shard sets, by the student steps N they train (public/shards, shards-2step, shards-1step). */
+export const BUILTIN_SHARD_STEPS = [4, 2, 1] as const;
+export type BuiltinShardSteps = (typeof BUILTIN_SHARD_STEPS)[number];
+
 /** What the browser says about the GPU behind the backend; empty strings where it declines to say. */
 export interface AdapterSummary {
   vendor: string;
@@ -241,7 +245,8 @@ export interface StudioApi {
   };
   listShards: { args: NoArgs; result: ShardInfo[] };
   importShards: {
-    args: { files: { fileName: string; bytes: ArrayBuffer }[] } | { builtin: true };
+    /** `builtin`: one of the built-in sets (public/shards, shards-2step, shards-1step) by its student steps. */
+    args: { files: { fileName: string; bytes: ArrayBuffer }[] } | { builtin: BuiltinShardSteps };
     result: { added: ShardInfo[]; rejected: ShardRejection[] };
   };
   removeShard: { args: { id: string }; result: ShardInfo[] };

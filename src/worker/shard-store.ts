@@ -11,7 +11,7 @@ import {
   type TeacherIdentity,
 } from '../core/io/shards';
 import { deleteShard, listStoredShards, putShard, shardBytes, type StoredShard } from './db';
-import type { ShardInfo, ShardRejection } from './protocol';
+import type { BuiltinShardSteps, ShardInfo, ShardRejection } from './protocol';
 import { fetchPublic } from './teacher';
 import type { NamedShard } from '../core/rapm/trajectory-set';
 
@@ -105,18 +105,26 @@ export async function importShards(
   return { added, rejected };
 }
 
-/** public/shards/manifest.json (written by `npm run trajectories`) and the files it lists. */
-export async function fetchBuiltinShards(onProgress: (done: number, total: number, name: string) => void) {
-  const manifest = JSON.parse(
-    new TextDecoder().decode(await fetchPublic('shards/manifest.json', 'built-in shards')),
-  ) as {
+/**
+ * A built-in set's manifest.json (written by `npm run trajectories`) and the files it lists: N = 4 in
+ * public/shards, N = 2 and 1 in public/shards-2step and public/shards-1step (docs/results-fewstep.md).
+ * The 2- and 1-step files are stored under names that say their set, so the shard list tells them apart.
+ */
+export async function fetchBuiltinShards(
+  steps: BuiltinShardSteps,
+  onProgress: (done: number, total: number, name: string) => void,
+) {
+  const dir = steps === 4 ? 'shards' : `shards-${steps}step`;
+  const what = `built-in ${steps}-step shards`;
+  const manifest = JSON.parse(new TextDecoder().decode(await fetchPublic(`${dir}/manifest.json`, what))) as {
     files?: { file?: unknown }[];
   };
   const names = (manifest.files ?? []).map((f) => f.file).filter((f): f is string => typeof f === 'string');
   const files: ShardFile[] = [];
   for (const [i, name] of names.entries()) {
     onProgress(i, names.length, name);
-    files.push({ fileName: name, bytes: await fetchPublic(`shards/${name}`, `built-in shard ${name}`) });
+    const fileName = steps === 4 ? name : `${dir}-${name}`;
+    files.push({ fileName, bytes: await fetchPublic(`${dir}/${name}`, `${what}: ${name}`) });
   }
   return files;
 }

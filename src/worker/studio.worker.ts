@@ -111,7 +111,7 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   listShards: () => listShards(loadedTeacher()?.identity ?? null),
   importShards: async (args) => {
     const teacher = requireTeacher('import shards (they are checked against it)');
-    const files = 'builtin' in args ? await fetchBuiltinShards(progress('import')) : args.files;
+    const files = 'builtin' in args ? await fetchBuiltinShards(args.builtin, progress('import')) : args.files;
     return importShards(files, teacher, (done, total, name) =>
       progress('import')(done, total, name ? `Checking ${name}` : 'Done'),
     );

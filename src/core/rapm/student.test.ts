@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadModelBundle } from '../io/bundle';
 import { seededNoise } from '../diffusion/sampler';
+import { gaussian } from '../random';
 import { DEFAULT_RAPM } from './config';
 import { TINY_GEOMETRY, TINY_MODEL, tinyBatch, tinyTeacher } from './fixtures.test-util';
 import { exportLora, exportMerged, loadLora, sampleStudent } from './student';
@@ -38,6 +39,39 @@ describe('student export', () => {
     // and the student is not just the teacher
     const t = sampleStudent(TINY_MODEL, teacher, noise, labels, grid);
     expect(tf.max(tf.abs(tf.sub(a, t))).dataSync()[0]).toBeGreaterThan(1e-4);
+  });
+
+  it('a 1-step student (grid [999]) trains, and both exports carry and sample its one step', async () => {
+    const teacher = tinyTeacher(9);
+    const geometry = { coarseTimesteps: [999], deltaTimesteps: [874], guidance: 2 };
+    const trainer = new RapmTrainer(TINY_MODEL, teacher, geometry, { ...DEFAULT_RAPM, studentLr: 1e-3, emaDecay: 0 });
+    // one slot: positions [z~_1, z~_0], one Delta point
+    for (let i = 0; i < 2; i++) {
+      trainer.step({
+        positions: gaussian(i, 2 * 64),
+        deltaPositions: gaussian(i + 1, 64),
+        labels: Int32Array.of(i % 3),
+      });
+    }
+    const provenance = { teacher: { name: TINY_MODEL.name, sha256: 'ab'.repeat(32) }, iterations: 2 };
+    const snapshot = snapshotStudent(trainer);
+    expect(snapshot.timesteps).toEqual([999]);
+    const lora = await exportLora(TINY_MODEL, snapshot, provenance);
+    const merged = await exportMerged(TINY_MODEL, teacher, snapshot, provenance);
+    disposeSnapshot(snapshot);
+    trainer.dispose();
+    const fromLora = loadLora(lora, TINY_MODEL, provenance.teacher.sha256, teacher);
+    const fromMerged = loadModelBundle(merged);
+    expect(fromLora.model.studentTimesteps).toEqual([999]);
+    expect(fromMerged.config.studentTimesteps).toEqual([999]);
+    const noise = seededNoise([4, 5], 8, 8, 1);
+    const labels = tf.tensor1d([0, 2], 'int32');
+    const a = sampleStudent(fromLora.model, fromLora.params, noise, labels, [999]);
+    const b = sampleStudent(fromMerged.config, fromMerged.params, noise, labels, [999]);
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-4);
+    const t = sampleStudent(TINY_MODEL, teacher, noise, labels, [999]);
+    expect(tf.max(tf.abs(tf.sub(a, t))).dataSync()[0]).toBeGreaterThan(1e-4);
+    tf.dispose([a, b, t, noise, labels, ...Object.values(fromMerged.params), ...Object.values(teacher)]);
   });
 
   it('refuses adapters of another teacher', async () => {
