@@ -18,7 +18,7 @@ import { writeSafetensors, type TensorToWrite } from '../io/safetensors';
 import type { Params } from '../nn/unet';
 import type { StudentConfig } from '../rapm/config';
 import type { ExportedFile } from './export';
-import type { DiffusersConfigs } from './folder';
+import type { DiffusersUNetConfig } from '../nn/diffusers-unet';
 import { diffusersWeightTable, type WeightEntry } from './weights';
 
 export const PEFT_CONFIG_FILE = 'adapter_config.json';
@@ -69,7 +69,7 @@ function convA(a: Float32Array, kh: number, kw: number, cin: number, r: number):
  * __metadata__ with `provenance`, as peft keeps no field for them).
  */
 export async function exportPeftAdapter(
-  teacher: Pick<DiffusersConfigs, 'unet'>,
+  teacher: { unet: DiffusersUNetConfig },
   student: StudentConfig,
   weights: Params,
   grid: readonly number[],

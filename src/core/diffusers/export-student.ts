@@ -8,20 +8,19 @@ import { writeZip } from '../io/zip';
 import type { Params } from '../nn/unet';
 import { mergeStudent } from '../rapm/lora';
 import type { StudentSnapshot } from '../rapm/student-snapshot';
-import { exportDiffusersFolder, type ExportedFile } from './export';
+import { exportDiffusersFolder, type DiffusersExportTeacher, type ExportedFile } from './export';
 import { exportPeftAdapter } from './export-peft';
-import type { DiffusersConfigs } from './folder';
 
 export type DiffusersExportForm = 'diffusers' | 'peft';
 
-/** What an export needs of the teacher: its configs as loaded and its parameters. */
-export interface DiffusersExportTeacher extends Pick<DiffusersConfigs, 'configText' | 'unet' | 'scheduler'> {
+/** What an export needs of the teacher: its parsed configs (a DiffusersModel is one) and its parameters. */
+export interface DiffusersStudentTeacher extends DiffusersExportTeacher {
   params: Params;
 }
 
 /** The folder's files: `diffusers` merges the student into the teacher; `peft` writes a LoRA student's adapters. */
 export async function exportDiffusersStudent(
-  teacher: DiffusersExportTeacher,
+  teacher: DiffusersStudentTeacher,
   snapshot: StudentSnapshot,
   form: DiffusersExportForm,
   provenance: Record<string, unknown> = {},

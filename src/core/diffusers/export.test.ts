@@ -13,7 +13,11 @@ import type { StudentConfig } from '../rapm/config';
 import { loraTargets, mergeStudent } from '../rapm/lora';
 import type { StudentSnapshot } from '../rapm/student-snapshot';
 import { loadGolden } from '../../node/diffusers-golden.test-util';
-import { schedulerGridSettings, type ExportedFile } from './export';
+import { schedulerGridSettings, unetConfigJson, type ExportedFile } from './export';
+import { parseUnetConfig } from './config';
+import { GOLDEN_FIXTURES } from '../../node/diffusers-golden.test-util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from './export-peft';
 import { exportDiffusersStudent, zipFolder } from './export-student';
 import { loadDiffusersModel, type DiffusersModel } from './folder';
@@ -252,5 +256,26 @@ describe('_rapm_student_timesteps on import', () => {
     for (const bad of [[499, 999], [], [1000], [999.5], 'x']) {
       expect(() => parseSchedulerConfig(text(bad))).toThrow(DiffusersError);
     }
+  });
+});
+
+describe('config.json of a parsed config', () => {
+  const shapes = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', '..', '..', 'e2e', 'fixtures', 'diffusers', 'shapes.json'), 'utf8'),
+  ) as Record<string, { config: Record<string, unknown> }>;
+  const configs = [
+    ...GOLDEN_FIXTURES.map((name) => [
+      name,
+      readFileSync(
+        join(import.meta.dirname, '..', '..', '..', 'e2e', 'fixtures', 'diffusers', name, 'config.json'),
+        'utf8',
+      ),
+    ]),
+    ...Object.entries(shapes).map(([name, s]) => [name, JSON.stringify(s.config)]),
+  ];
+  it.each(configs)('%s: parses back to the same config', (_name, text) => {
+    const unet = parseUnetConfig(text);
+    expect(parseUnetConfig(unetConfigJson(unet))).toEqual(unet);
+    expect(parseUnetConfig(unetConfigJson({ ...unet, sampleSize: [32, 64] })).sampleSize).toEqual([32, 64]);
   });
 });

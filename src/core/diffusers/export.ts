@@ -18,8 +18,9 @@ import { DiffusersError } from '../io/errors';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors';
 import type { Params } from '../nn/unet';
 import { CONFIG_FILE } from './config';
-import type { DiffusersConfigs } from './folder';
-import { SCHEDULER_FILE, STUDENT_TIMESTEPS_FIELD, type DiffusersScheduler } from './scheduler';
+import type { SamplingConfig } from '../model-config';
+import type { DiffusersUNetConfig } from '../nn/diffusers-unet';
+import { SCHEDULER_FILE, STUDENT_TIMESTEPS_FIELD } from './scheduler';
 import { diffusersWeightTable, WEIGHTS_FILE, type WeightEntry } from './weights';
 
 /** One file of an exported folder. */
@@ -70,9 +71,12 @@ export function schedulerGridSettings(
   return found;
 }
 
+/** What the student's scheduler config is made of: the teacher's noise schedule and DDIM settings. */
+export type SchedulerSettings = Pick<SamplingConfig, 'schedule' | 'prediction' | 'clipSample' | 'setAlphaToOne'>;
+
 /** scheduler_config.json of the student: DDIMScheduler, the teacher's schedule, the student's grid. */
-export function studentSchedulerConfig(scheduler: DiffusersScheduler, grid: readonly number[]): string {
-  const { schedule } = scheduler;
+export function studentSchedulerConfig(settings: SchedulerSettings, grid: readonly number[]): string {
+  const { schedule } = settings;
   const { spacing, stepsOffset } = schedulerGridSettings(schedule.trainSteps, grid);
   // every DDIMScheduler.__init__ argument (0.25), so no default of another version applies; thresholding
   // is off (the import refuses it), so its two settings are diffusers' defaults
@@ -83,18 +87,57 @@ export function studentSchedulerConfig(scheduler: DiffusersScheduler, grid: read
     beta_end: schedule.betaEnd,
     beta_schedule: schedule.kind,
     beta_start: schedule.betaStart,
-    clip_sample: scheduler.clipSample,
+    clip_sample: settings.clipSample ?? false,
     clip_sample_range: 1.0,
     dynamic_thresholding_ratio: 0.995,
     num_train_timesteps: schedule.trainSteps,
-    prediction_type: scheduler.prediction,
+    prediction_type: settings.prediction,
     rescale_betas_zero_snr: false,
     sample_max_value: 1.0,
-    set_alpha_to_one: scheduler.setAlphaToOne,
+    set_alpha_to_one: settings.setAlphaToOne ?? false,
     steps_offset: stepsOffset,
     thresholding: false,
     timestep_spacing: spacing,
     trained_betas: null,
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/**
+ * config.json of a parsed config, under diffusers' names: what the teacher's file said, for a
+ * teacher held without its file's text (parseUnetConfig of it gives `unet` back).
+ */
+export function unetConfigJson(unet: DiffusersUNetConfig): string {
+  const [h, w] = unet.sampleSize;
+  const config = {
+    _class_name: 'UNet2DModel',
+    _diffusers_version: DIFFUSERS_VERSION,
+    act_fn: 'silu',
+    add_attention: unet.addAttention,
+    attention_head_dim: unet.attentionHeadDim,
+    attn_norm_num_groups: unet.attnNormNumGroups,
+    block_out_channels: unet.blockOutChannels,
+    center_input_sample: unet.centerInputSample,
+    class_embed_type: null,
+    down_block_types: unet.downBlockTypes,
+    downsample_padding: unet.downsamplePadding,
+    downsample_type: 'conv',
+    dropout: 0.0,
+    flip_sin_to_cos: unet.flipSinToCos,
+    freq_shift: unet.freqShift,
+    in_channels: unet.inChannels,
+    layers_per_block: unet.layersPerBlock,
+    mid_block_scale_factor: unet.midBlockScaleFactor,
+    norm_eps: unet.normEps,
+    norm_num_groups: unet.normNumGroups,
+    num_class_embeds: unet.numClassEmbeds,
+    num_train_timesteps: null,
+    out_channels: unet.outChannels,
+    resnet_time_scale_shift: unet.resnetTimeScaleShift,
+    sample_size: h === w ? h : [h, w],
+    time_embedding_type: 'positional',
+    up_block_types: unet.upBlockTypes,
+    upsample_type: 'conv',
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }
@@ -123,7 +166,7 @@ function toTorchLayout(data: Float32Array, e: WeightEntry): Float32Array {
  * silently (or sample NaNs).
  */
 export async function diffusersWeightsFile(
-  unet: DiffusersConfigs['unet'],
+  unet: DiffusersUNetConfig,
   params: Params,
   metadata: Record<string, string> = {},
 ): Promise<Uint8Array> {
@@ -159,23 +202,31 @@ export async function diffusersWeightsFile(
   return writeSafetensors(tensors, { format: 'pt', ...metadata });
 }
 
+/** What the folder is written from: the teacher's parsed config (and its config.json text, when at hand). */
+export interface DiffusersExportTeacher {
+  unet: DiffusersUNetConfig;
+  sampling: SchedulerSettings;
+  /** config.json as the teacher's folder had it: written back byte for byte (else unetConfigJson). */
+  configText?: string;
+}
+
 /**
  * The whole folder: the teacher's configs, `params` (the student's full parameters, LoRA merged
  * in) and the student's grid. `provenance` goes into the weights' __metadata__ as `rapm_student`.
  */
 export async function exportDiffusersFolder(
-  teacher: Pick<DiffusersConfigs, 'configText' | 'unet' | 'scheduler'>,
+  teacher: DiffusersExportTeacher,
   params: Params,
   grid: readonly number[],
   provenance: Record<string, unknown> = {},
 ): Promise<ExportedFile[]> {
-  const scheduler = studentSchedulerConfig(teacher.scheduler, grid);
+  const scheduler = studentSchedulerConfig(teacher.sampling, grid);
   const weights = await diffusersWeightsFile(teacher.unet, params, {
     rapm_student: JSON.stringify({ ...provenance, timesteps: [...grid] }),
   });
   const utf8 = (s: string) => new TextEncoder().encode(s);
   return [
-    { name: CONFIG_FILE, bytes: utf8(teacher.configText) },
+    { name: CONFIG_FILE, bytes: utf8(teacher.configText ?? unetConfigJson(teacher.unet)) },
     { name: WEIGHTS_FILE, bytes: weights },
     { name: SCHEDULER_FILE, bytes: utf8(scheduler) },
   ];
