@@ -244,7 +244,7 @@ def write_safetensors(path, tensors, metadata=None):
 
 
 def read_safetensors(path):
-    """name -> float32 numpy array (F32, F16, BF16 only): enough to check the weights file."""
+    """name -> numpy array: F32, F16, BF16 as float32, I64 as int64 (weights, inputs and noise files)."""
     with open(path, 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]
         header = json.loads(f.read(n))
@@ -258,8 +258,12 @@ def read_safetensors(path):
             a = np.frombuffer(raw, dtype=np.float32)
         elif e['dtype'] == 'F16':
             a = np.frombuffer(raw, dtype=np.float16).astype(np.float32)
-        else:
+        elif e['dtype'] == 'BF16':
             a = (np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
+        elif e['dtype'] == 'I64':
+            a = np.frombuffer(raw, dtype=np.int64)
+        else:
+            raise ValueError(f'{path}: {name} is {e["dtype"]}, not F32, F16, BF16 or I64')
         out[name] = a.reshape(e['shape'])
     return out
 

@@ -4,23 +4,13 @@
  */
 import { deflateSync } from 'node:zlib';
 import type { RasterImage } from '../core/grid';
+import { crc32 } from '../core/io/crc32';
+
+export { crc32 };
 
 const SIGNATURE = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** PNG colour types: 0 = greyscale, 2 = truecolour. */
 const COLOR_TYPE: Record<number, number> = { 1: 0, 3: 2 };
-
-const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-/** CRC-32 as PNG uses it (ISO 3309 / ITU-T V.42), over chunk type and data. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);

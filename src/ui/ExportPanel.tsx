@@ -5,13 +5,15 @@ import { metricsCsv } from './metrics-csv';
 import { useStudio } from './store';
 import { exportStudent, runMetrics } from './studio-actions';
 
-async function saveStudent(form: 'lora' | 'merged', checkpoint: 'latest' | 'best' = 'latest'): Promise<void> {
+type StudentForm = 'lora' | 'merged' | 'diffusers' | 'peft';
+
+async function saveStudent(form: StudentForm, checkpoint: 'latest' | 'best' = 'latest'): Promise<void> {
   const file = await exportStudent(form, checkpoint);
   const run = useStudio.getState().run;
   if (!file || !run) return;
   // The worker names the file by teacher, form and iteration; the run's short name tells runs apart.
-  const name = file.fileName.replace(/(\.safetensors)?$/, `-run-${shortRunName(run.id)}$1`);
-  downloadBytes(file.bytes, name, 'application/octet-stream');
+  const name = file.fileName.replace(/(\.safetensors|\.zip)?$/, `-run-${shortRunName(run.id)}$1`);
+  downloadBytes(file.bytes, name, name.endsWith('.zip') ? 'application/zip' : 'application/octet-stream');
 }
 
 async function saveMetrics(kind: 'csv' | 'json'): Promise<void> {
@@ -80,6 +82,8 @@ export function ExportPanel() {
   const best = scored && (scored.iteration > 0 || trainedScores) ? scored : null;
   const bestLabel = best && (best.iteration > 0 ? `iteration ${best.iteration}` : 'iteration 0, untrained');
   const noLora = noRun || run.config.student.mode !== 'lora';
+  // a diffusers UNet2DModel teacher's student also exports as diffusers loads it (zipped folders)
+  const diffusers = useStudio((s) => (s.teacher?.config.architecture as string | undefined) === 'diffusers-unet2d');
   return (
     <section aria-labelledby="export-heading">
       <h2 id="export-heading">Export</h2>
@@ -114,6 +118,16 @@ export function ExportPanel() {
         <ExportButton off={!best} onClick={() => void saveStudent('merged', 'best')}>
           {bestLabel ? `Best student merged (${bestLabel})` : 'Best student merged'}
         </ExportButton>
+        {diffusers && (
+          <ExportButton off={noRun} onClick={() => void saveStudent('diffusers')}>
+            Student diffusers folder (.zip)
+          </ExportButton>
+        )}
+        {diffusers && (
+          <ExportButton off={noLora} onClick={() => void saveStudent('peft')}>
+            Student peft LoRA (.zip)
+          </ExportButton>
+        )}
         <ExportButton off={noRun} onClick={() => void saveMetrics('csv')}>
           Metrics CSV
         </ExportButton>

@@ -263,7 +263,7 @@ export const stopTraining = () => control('stopTraining');
 // ---------- Export ----------
 
 export async function exportStudent(
-  form: 'lora' | 'merged',
+  form: 'lora' | 'merged' | 'diffusers' | 'peft',
   checkpoint: 'latest' | 'best' = 'latest',
 ): Promise<{ fileName: string; bytes: ArrayBuffer } | null> {
   const run = useStudio.getState().run;

@@ -271,8 +271,8 @@ export interface StudioApi {
   /** Validation points, teacher lines and best checkpoint so far, for a reload. */
   runValidation: { args: { runId: string }; result: RunValidation };
   exportStudent: {
-    /** `checkpoint`: the latest weights (default) or the best-validated checkpoint's. */
-    args: { runId: string; form: 'lora' | 'merged'; checkpoint?: 'latest' | 'best' };
+    /** `checkpoint`: the latest weights (default) or the best-validated checkpoint's; `diffusers`, `peft`: zipped folders (diffusers teachers only). */
+    args: { runId: string; form: 'lora' | 'merged' | 'diffusers' | 'peft'; checkpoint?: 'latest' | 'best' };
     /** `iteration`: the iteration the exported weights are from. */
     result: { fileName: string; bytes: ArrayBuffer; iteration: number };
   };

@@ -19,6 +19,8 @@ export interface DiffusersFiles {
 }
 
 export interface DiffusersConfigs {
+  /** config.json's text as read (an export writes it back unchanged). */
+  configText: string;
   unet: DiffusersUNetConfig;
   scheduler: DiffusersScheduler;
   sampling: SamplingConfig;
@@ -42,7 +44,8 @@ export function readDiffusersConfigs(
   files: Pick<DiffusersFiles, 'config' | 'scheduler'>,
   name = 'diffusers-unet2d',
 ): DiffusersConfigs {
-  const unet = parseUnetConfig(text(CONFIG_FILE, files.config));
+  const configText = text(CONFIG_FILE, files.config);
+  const unet = parseUnetConfig(configText);
   const scheduler = parseSchedulerConfig(text(SCHEDULER_FILE, files.scheduler));
   const [height, width] = unet.sampleSize;
   const sampling: SamplingConfig = {
@@ -53,8 +56,9 @@ export function readDiffusersConfigs(
     numClasses: unet.numClassEmbeds ?? 0,
     clipSample: scheduler.clipSample,
     setAlphaToOne: scheduler.setAlphaToOne,
+    ...(scheduler.studentTimesteps ? { studentTimesteps: scheduler.studentTimesteps } : {}),
   };
-  return { unet, scheduler, sampling };
+  return { configText, unet, scheduler, sampling };
 }
 
 /** The configs, then the weights checked against them and decoded (fresh tensors, owned by the caller). */

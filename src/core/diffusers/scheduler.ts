@@ -8,9 +8,16 @@
 import type { ScheduleConfig } from '../diffusion/schedule';
 import type { TimestepSpacing } from '../diffusion/timesteps';
 import type { PredictionType } from '../model-config';
-import { choice, readConfigFile } from './fields';
+import { DiffusersError } from '../io/errors';
+import { choice, readConfigFile, type ConfigFile } from './fields';
 
 export const SCHEDULER_FILE = 'scheduler_config.json';
+
+/**
+ * Where an exported student (export.ts) records its sampling grid. `_`-prefixed, so diffusers'
+ * from_config drops it silently (an unknown plain key would be warned about) and our reader takes it.
+ */
+export const STUDENT_TIMESTEPS_FIELD = '_rapm_student_timesteps';
 
 /** DDIMScheduler.__init__'s arguments and defaults, plus DDPMScheduler's `variance_type` (diffusers 0.25.0). */
 export const SCHEDULER_DEFAULTS: Record<string, unknown> = {
@@ -45,6 +52,8 @@ export interface DiffusersScheduler {
   /** The grid diffusers' set_timesteps builds: timesteps(trainSteps, n, spacing, stepsOffset). */
   spacing: TimestepSpacing;
   stepsOffset: number;
+  /** An exported student's grid (`_rapm_student_timesteps`), descending; absent for a teacher. */
+  studentTimesteps?: number[];
 }
 
 export function parseSchedulerConfig(text: string): DiffusersScheduler {
@@ -100,6 +109,7 @@ export function parseSchedulerConfig(text: string): DiffusersScheduler {
     .check('steps_offset')
     .int(cfg.get('steps_offset'), 'steps_offset', 0, schedule.trainSteps - 1);
   for (const f of ['dynamic_thresholding_ratio', 'sample_max_value']) num(f);
+  const studentTimesteps = readStudentTimesteps(cfg, schedule.trainSteps);
   return {
     className: typeof className === 'string' ? className : null,
     schedule,
@@ -108,5 +118,23 @@ export function parseSchedulerConfig(text: string): DiffusersScheduler {
     setAlphaToOne: bool('set_alpha_to_one'),
     spacing,
     stepsOffset,
+    ...(studentTimesteps ? { studentTimesteps } : {}),
   };
+}
+
+/** `_rapm_student_timesteps`: a non-empty descending grid of integers in 0..trainSteps-1, or absent. */
+function readStudentTimesteps(cfg: ConfigFile, trainSteps: number): number[] | undefined {
+  const field = STUDENT_TIMESTEPS_FIELD;
+  if (!Object.hasOwn(cfg.raw, field)) return undefined;
+  const c = cfg.check(field);
+  const grid = c.array(cfg.raw[field], field, (v, p) => c.int(v, p, 0, trainSteps - 1), 'slots');
+  if (grid.length === 0 || grid.some((t, i) => i > 0 && t >= grid[i - 1])) {
+    throw new DiffusersError(
+      'bad-config',
+      SCHEDULER_FILE,
+      `${field} = [${grid}]: must be a non-empty descending grid (the student's coarse timesteps)`,
+      { field, value: `[${grid}]` },
+    );
+  }
+  return grid;
 }
