@@ -17,7 +17,6 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModelBundle, shardTeacher } from '../core/io/bundle';
 import { readShard } from '../core/io/shards';
 import { FormatError } from '../core/io/errors';
 import { checkpointValidationSplit, loadRapmCheckpoint } from '../core/rapm/checkpoint';
@@ -42,10 +41,15 @@ import { checkRapmConfig } from '../core/rapm/config-check';
 import { useBackend } from '../node/backend';
 import { Progress } from '../node/progress';
 import { shardFiles } from '../node/shard-files';
+import { loadTeacherPath } from '../node/teacher-file';
 import { writeSampleGrid } from './sample-grid';
 
 const args = parseCli('npm run distill -- [options]', {
   teacher: { type: 'string', default: 'public/teacher.safetensors', help: 'teacher model bundle' },
+  model: {
+    type: 'string',
+    help: 'the teacher: a diffusers UNet2DModel folder (DIR) or a model bundle (FILE); replaces --teacher',
+  },
   shards: { type: 'string', default: 'public/shards', help: 'a shard file or a folder of *.safetensors shards' },
   iterations: { type: 'string', default: '1200', help: 'training iterations' },
   out: { type: 'string', default: 'runs/rapm', help: 'output folder' },
@@ -198,9 +202,10 @@ async function main(): Promise<void> {
   console.error(`backend: ${await useBackend(String(args.backend) as 'wasm' | 'webgpu')}`);
   const out = String(args.out);
   await mkdir(out, { recursive: true });
-  const teacherBytes = await readFile(String(args.teacher));
-  const { config: model, params } = loadModelBundle(teacherBytes);
-  const teacher: TeacherModel = { ...(await shardTeacher(teacherBytes)), params };
+  const teacher: TeacherModel = await loadTeacherPath(String(args.model ?? args.teacher));
+  const { config: model, params } = teacher;
+  // a diffusers teacher's student is a diffusers model: its merged form is the diffusers export's, not a bundle
+  const merged = model.architecture === 'unet';
   const shards = await readShards(await shardFiles(String(args.shards)), teacher);
   const iterations = num(args.iterations, 'iterations');
   const ckptPath = join(out, 'checkpoint.safetensors');
@@ -268,7 +273,7 @@ async function main(): Promise<void> {
       await atomicWrite(ckptPath, await driver.checkpoint());
     }
     if (validator?.due(m.iteration)) await validate();
-    if (exportEvery > 0 && m.iteration % exportEvery === 0 && m.iteration < iterations) {
+    if (merged && exportEvery > 0 && m.iteration % exportEvery === 0 && m.iteration < iterations) {
       const file = join(out, `student-merged-i${m.iteration}.safetensors`);
       const snapshot = driver.snapshot();
       try {
@@ -290,7 +295,12 @@ async function main(): Promise<void> {
   if (snapshot.student.mode === 'lora') {
     await atomicWrite(join(out, 'student-lora.safetensors'), await exportStudent(teacher, snapshot, 'lora', command));
   }
-  await atomicWrite(join(out, 'student-merged.safetensors'), await exportStudent(teacher, snapshot, 'merged', command));
+  if (merged) {
+    await atomicWrite(
+      join(out, 'student-merged.safetensors'),
+      await exportStudent(teacher, snapshot, 'merged', command),
+    );
+  }
   const best = validator?.record.best;
   if (best) {
     const bestTrainer = loadRapmCheckpoint(await readFile(bestPath), model, params, {
@@ -306,10 +316,12 @@ async function main(): Promise<void> {
         await exportStudent(teacher, bestSnapshot, 'lora', extra),
       );
     }
-    await atomicWrite(
-      join(out, 'student-best-merged.safetensors'),
-      await exportStudent(teacher, bestSnapshot, 'merged', extra),
-    );
+    if (merged) {
+      await atomicWrite(
+        join(out, 'student-best-merged.safetensors'),
+        await exportStudent(teacher, bestSnapshot, 'merged', extra),
+      );
+    }
     disposeSnapshot(bestSnapshot);
     console.error(`best validation RMSE ${best.rmse.toFixed(4)} at iteration ${best.iteration}: student-best-*`);
   }

@@ -222,7 +222,7 @@ describe('trajectory shards', () => {
       'deltaTimesteps[2]',
     );
     expectShardError(
-      () => validateShard(rewrite(good, (_, s) => (s.prediction = 'sample'))),
+      () => validateShard(rewrite(good, (_, s) => (s.prediction = 'x0'))),
       'bad-metadata',
       'prediction',
     );

@@ -8,7 +8,7 @@
 import type { LimitViolation } from '../io/errors';
 import { jsonChecks } from '../io/json-checks';
 import { LIMITS } from '../io/limits';
-import type { ModelConfig } from '../model-config';
+import type { SamplingConfig } from '../model-config';
 import { DEFAULT_RAPM, type RapmConfig, type StudentConfig } from './config';
 import type { TrajectoryGeometry } from './trainer';
 
@@ -61,7 +61,7 @@ export function checkRapmConfig(raw: unknown, fail: Fail): RapmConfig {
 }
 
 /** The geometry a run was trained on, checked against the teacher's schedule. */
-export function checkGeometry(raw: unknown, model: ModelConfig, fail: Fail): TrajectoryGeometry {
+export function checkGeometry(raw: unknown, model: SamplingConfig, fail: Fail): TrajectoryGeometry {
   const c = jsonChecks(fail);
   const o = c.object(raw, 'geometry');
   const T = model.schedule.trainSteps;
