@@ -17,7 +17,6 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModelBundle, shardTeacher } from '../core/io/bundle';
 import { readShard } from '../core/io/shards';
 import { FormatError } from '../core/io/errors';
 import { checkpointValidationSplit, loadRapmCheckpoint } from '../core/rapm/checkpoint';
@@ -35,11 +34,16 @@ import { SETTING_FLAGS, settingsFromFlags } from '../node/setting-flags';
 import { useBackend } from '../node/backend';
 import { Progress } from '../node/progress';
 import { shardFiles } from '../node/shard-files';
+import { loadTeacherPath } from '../node/teacher-file';
 import { writeSampleGrid } from './sample-grid';
 
 /** The CLI's own flags (inputs, outputs, its stopping and export cadence); the run settings' come from the table. */
 const args = parseCli('npm run distill -- [options]', {
   teacher: { type: 'string', default: 'public/teacher.safetensors', help: 'teacher model bundle' },
+  model: {
+    type: 'string',
+    help: 'the teacher: a diffusers UNet2DModel folder (DIR) or a model bundle (FILE); replaces --teacher',
+  },
   shards: { type: 'string', default: 'public/shards', help: 'a shard file or a folder of *.safetensors shards' },
   out: { type: 'string', default: 'runs/rapm', help: 'output folder' },
   resume: { type: 'boolean', default: false, help: 'continue from OUT/checkpoint.safetensors' },
@@ -111,9 +115,10 @@ async function main(): Promise<void> {
   console.error(`backend: ${await useBackend(String(args.backend) as 'wasm' | 'webgpu')}`);
   const out = String(args.out);
   await mkdir(out, { recursive: true });
-  const teacherBytes = await readFile(String(args.teacher));
-  const { config: model, params } = loadModelBundle(teacherBytes);
-  const teacher: TeacherModel = { ...(await shardTeacher(teacherBytes)), params };
+  const teacher: TeacherModel = await loadTeacherPath(String(args.model ?? args.teacher));
+  const { config: model, params } = teacher;
+  // a diffusers teacher's student is a diffusers model: its merged form is the diffusers export's, not a bundle
+  const merged = model.architecture === 'unet';
   const shards = await readShards(await shardFiles(String(args.shards)), teacher);
   const { iterations } = run;
   const ckptPath = join(out, 'checkpoint.safetensors');
@@ -178,7 +183,7 @@ async function main(): Promise<void> {
       await atomicWrite(ckptPath, await driver.checkpoint());
     }
     if (validator?.due(m.iteration)) await validate();
-    if (exportEvery > 0 && m.iteration % exportEvery === 0 && m.iteration < iterations) {
+    if (merged && exportEvery > 0 && m.iteration % exportEvery === 0 && m.iteration < iterations) {
       const file = join(out, `student-merged-i${m.iteration}.safetensors`);
       const snapshot = driver.snapshot();
       try {
@@ -200,7 +205,12 @@ async function main(): Promise<void> {
   if (snapshot.student.mode === 'lora') {
     await atomicWrite(join(out, 'student-lora.safetensors'), await exportStudent(teacher, snapshot, 'lora', command));
   }
-  await atomicWrite(join(out, 'student-merged.safetensors'), await exportStudent(teacher, snapshot, 'merged', command));
+  if (merged) {
+    await atomicWrite(
+      join(out, 'student-merged.safetensors'),
+      await exportStudent(teacher, snapshot, 'merged', command),
+    );
+  }
   const best = validator?.record.best;
   if (best) {
     const bestTrainer = loadRapmCheckpoint(await readFile(bestPath), model, params, {
@@ -216,10 +226,12 @@ async function main(): Promise<void> {
         await exportStudent(teacher, bestSnapshot, 'lora', extra),
       );
     }
-    await atomicWrite(
-      join(out, 'student-best-merged.safetensors'),
-      await exportStudent(teacher, bestSnapshot, 'merged', extra),
-    );
+    if (merged) {
+      await atomicWrite(
+        join(out, 'student-best-merged.safetensors'),
+        await exportStudent(teacher, bestSnapshot, 'merged', extra),
+      );
+    }
     disposeSnapshot(bestSnapshot);
     console.error(`best validation RMSE ${best.rmse.toFixed(4)} at iteration ${best.iteration}: student-best-*`);
   }

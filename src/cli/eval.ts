@@ -21,7 +21,7 @@
 import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelBundle } from '../core/io/bundle';
+import { loadTeacherPath } from '../node/teacher-file';
 import { readShard, type ShardMeta } from '../core/io/shards';
 import { sampleModel } from '../core/diffusion/model-sampling';
 import type { GuidanceInterval } from '../core/diffusion/guidance';
@@ -49,7 +49,10 @@ import { Progress } from '../node/progress';
 import { shardFiles } from '../node/shard-files';
 
 const args = parseCli('npm run eval -- [options]', {
-  model: { type: 'string', help: 'model bundle to sample (teacher or merged student)' },
+  model: {
+    type: 'string',
+    help: 'model to sample: a model bundle (FILE: teacher or merged student) or a diffusers UNet2DModel folder (DIR)',
+  },
   reference: { type: 'string', help: "score real digits instead of a model: 'train' (the FID floor)" },
   shards: {
     type: 'string',
@@ -145,7 +148,7 @@ async function heldOut(): Promise<void> {
   if (!args.model || !args.shards) {
     throw new UsageError("--validation-split needs --model (the student) and --shards (the run's shards)");
   }
-  const { config, params } = loadModelBundle(await readFile(String(args.model)));
+  const { config, params } = await loadTeacherPath(String(args.model));
   const shards: NamedShard[] = [];
   for (const f of await shardFiles(String(args.shards))) shards.push({ name: f, shard: readShard(await readFile(f)) });
   const source = trajectorySet(shards);
@@ -174,7 +177,7 @@ async function heldOut(): Promise<void> {
   const label = String(args.label ?? `${config.name}, ${grid.length} steps on [${grid}], CFG 1`);
   const rows: Record<string, unknown>[] = [{ label, model: String(args.model), rmse, fid, accuracy }];
   if (args.teacher) {
-    const teacher = loadModelBundle(await readFile(String(args.teacher)));
+    const teacher = await loadTeacherPath(String(args.teacher));
     const { slots, fineStepsPerSlot } = source.data;
     const references = await teacherReferences(
       teacher.config,
@@ -265,13 +268,13 @@ async function main(): Promise<void> {
     row = { shards: folder, steps, guidance: meta.guidanceScale };
   } else {
     if (!args.model) throw new UsageError('give --model FILE or --reference train');
-    const { config, params } = loadModelBundle(await readFile(String(args.model)));
+    const { config, params } = await loadTeacherPath(String(args.model));
     assertEvaluatorSize(config.data, `${args.model} draws`);
     const steps = num(args.steps, 'steps');
     const guidance = num(args.guidance, 'guidance');
     const interval = parseInterval(args['guidance-interval']);
     const seeds = Array.from({ length: count }, (_, k) => seed0 + k);
-    labels = Int32Array.from(seeds, (_, k) => k % config.numClasses);
+    labels = Int32Array.from(seeds, (_, k) => k % Math.max(1, config.numClasses));
     const progress = new Progress(count, 'img');
     images = await sampleModel(config, params, {
       seeds,

@@ -1,7 +1,7 @@
 /** Writes sample panels side by side (left to right) as one PNG; each panel one row per class. */
 import { writeFile } from 'node:fs/promises';
 import { tileGrid, type RasterImage } from '../core/grid';
-import type { ModelConfig } from '../core/model-config';
+import type { SamplingConfig } from '../core/model-config';
 import { encodePng } from '../node/png';
 
 export interface Panel {
@@ -16,7 +16,7 @@ const PANEL_GAP = 6;
 
 export async function writeSampleGrid(
   path: string,
-  model: ModelConfig,
+  model: SamplingConfig,
   panels: Panel[],
   perClass: number,
 ): Promise<void> {

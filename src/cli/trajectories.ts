@@ -1,5 +1,5 @@
 /**
- * npm run trajectories -- --teacher FILE --count 1000 --per-shard 256 --coarse 4 --fine 8 --guidance 3
+ * npm run trajectories -- --teacher FILE | --model DIR|FILE --count 1000 --per-shard 256 --coarse 4 --fine 8 --guidance 3
  *   --seed 0 --out DIR [--dtype f16|f32] [--batch 32] [--backend wasm]
  *
  * Precomputes the teacher's trajectories into DIR/shard-00000.safetensors ... and DIR/manifest.json
@@ -7,6 +7,7 @@
  * missing or damaged shard.
  */
 import { readFile } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs';
 import { TimestepGridError } from '../core/diffusion/timesteps';
 import { FormatError } from '../core/io/errors';
 import type { FloatDtype } from '../core/io/shards';
@@ -14,10 +15,15 @@ import { TrajectoryRequestError } from '../core/trajectories';
 import { num, parseCli, runCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 import { Progress } from '../node/progress';
+import { loadTeacherPath } from '../node/teacher-file';
 import { ShardDirError, writeShardDir } from '../node/trajectory-shards';
 
 const args = parseCli('npm run trajectories -- --teacher FILE --out DIR [options]', {
   teacher: { type: 'string', default: 'public/teacher.safetensors', help: 'teacher model bundle' },
+  model: {
+    type: 'string',
+    help: 'the teacher: a diffusers UNet2DModel folder (DIR) or a model bundle (FILE); replaces --teacher',
+  },
   out: { type: 'string', default: 'public/shards', help: 'output directory' },
   count: { type: 'string', default: '1000', help: 'trajectories in all' },
   'per-shard': { type: 'string', default: '256', help: 'trajectories per shard file' },
@@ -44,7 +50,8 @@ async function main(): Promise<void> {
   console.error(`backend: ${await useBackend(parseBackend(String(args.backend)))}`);
   const count = num(args.count, 'count');
   const perShard = num(args['per-shard'], 'per-shard');
-  const teacherPath = String(args.teacher);
+  const modelPath = args.model === undefined ? undefined : String(args.model);
+  const teacherPath = modelPath ?? String(args.teacher);
   const outDir = String(args.out);
   const settings = {
     count,
@@ -63,13 +70,15 @@ async function main(): Promise<void> {
             .map((v) => num(v, 'only')),
   };
   const command =
-    `npm run trajectories -- --teacher ${teacherPath} --count ${count} --per-shard ${perShard} ` +
+    `npm run trajectories -- ${modelPath ? '--model' : '--teacher'} ${teacherPath} --count ${count} --per-shard ${perShard} ` +
     `--coarse ${settings.slots} --fine ${settings.stepsPerSlot} --guidance ${settings.guidanceScale} ` +
     `--seed ${settings.seed} --out ${outDir} --dtype ${settings.dtype.toLowerCase()}`;
   const progress = new Progress(count, 'traj');
+  // a folder (or any --model) loads through the one teacher loader; the default bundle as before
+  const teacher = modelPath ? await loadTeacherPath(modelPath) : undefined;
   const manifest = await writeShardDir({
     ...settings,
-    teacherBytes: new Uint8Array(await readFile(teacherPath)),
+    ...(teacher ? { teacher } : { teacherBytes: new Uint8Array(await readFile(teacherPath)) }),
     outDir,
     provenance: { command },
     onProgress: (done, shard) => progress.update(done, { shard: `${shard + 1}/${Math.ceil(count / perShard)}` }),
@@ -79,6 +88,7 @@ async function main(): Promise<void> {
     },
   });
   progress.done();
+  if (teacher) tf.dispose(Object.values(teacher.params));
   if (!manifest) {
     console.log(`${outDir}: wrote shards ${settings.only?.join(', ')}; run again without --only for the manifest`);
     return;

@@ -4,6 +4,7 @@
  * its network (this studio's UNet or an imported diffusers UNet2DModel, src/core/model.ts).
  */
 import type { ScheduleConfig } from './diffusion/schedule';
+import type { DiffusersUNetConfig } from './nn/diffusers-unet';
 import type { UNetConfig } from './nn/unet';
 
 /** What the network outputs: the noise, v (Salimans & Ho 2022), or the clean sample (diffusers' `sample`). */
@@ -50,3 +51,15 @@ export interface ModelConfig extends SamplingConfig {
   /** Free-form provenance: command, data, steps, date. */
   provenance?: Record<string, string>;
 }
+
+/** A diffusers UNet2DModel folder as the core holds it: what it samples with, and its parsed config.json. */
+export interface DiffusersModelConfig extends SamplingConfig {
+  architecture: 'diffusers-unet2d';
+  diffusers: DiffusersUNetConfig;
+}
+
+/**
+ * Either family's config, plain JSON: what samplers, trajectory generation, the trainer and the
+ * worker's messages take. src/core/model.ts builds the network of either (modelNetwork).
+ */
+export type AnyModelConfig = ModelConfig | DiffusersModelConfig;

@@ -4,14 +4,16 @@
  * (diffusers/folder.ts) both load into it; samplers and checks take it without asking which.
  */
 import type { ModelBundle } from './io/bundle';
-import type { SamplingConfig } from './model-config';
+import type { AnyModelConfig } from './model-config';
+import { diffusersUnetNetwork } from './nn/diffusers-unet';
 import { unetNetwork, type Network } from './nn/network';
 import type { Params } from './nn/unet';
 
 export interface DiffusionModel {
   /** `rapm-studio/model` (this studio's bundle) or `diffusers` (a UNet2DModel folder). */
   format: 'rapm-studio/model' | 'diffusers';
-  sampling: SamplingConfig;
+  /** What it samples with, and the architecture its network is built from. */
+  sampling: AnyModelConfig;
   network: Network;
   /** Owned by whoever loaded the model. */
   params: Params;
@@ -24,4 +26,9 @@ export function bundleModel(bundle: ModelBundle): DiffusionModel {
     network: unetNetwork(bundle.config.unet),
     params: bundle.params,
   };
+}
+
+/** The network of either family's config. */
+export function modelNetwork(config: AnyModelConfig): Network {
+  return config.architecture === 'diffusers-unet2d' ? diffusersUnetNetwork(config.diffusers) : unetNetwork(config.unet);
 }

@@ -13,7 +13,9 @@ import { modelDdim, modelDenoiser } from './diffusion/model-sampling';
 import { sampleDdim, seededNoise } from './diffusion/sampler';
 import { rapmGrids } from './diffusion/timesteps';
 import type { ShardMeta } from './io/shards';
-import type { ModelConfig } from './model-config';
+import { modelNetwork } from './model';
+import { backendLimits, checkModelFits } from './model-fit';
+import type { AnyModelConfig } from './model-config';
 import type { Params } from './nn/unet';
 
 export interface TrajectoryRequest {
@@ -58,7 +60,7 @@ export class TrajectoryRequestError extends Error {
 
 /** The coarse grid, Delta and the rest of the shard metadata for N slots of M steps (throws for bad N, M). */
 export function trajectoryMeta(
-  config: ModelConfig,
+  config: AnyModelConfig,
   slots: number,
   stepsPerSlot: number,
   guidanceScale: number,
@@ -67,6 +69,12 @@ export function trajectoryMeta(
     throw new TrajectoryRequestError(
       `fine steps per slot (M) must be an integer >= 2, got ${stepsPerSlot}: with M = 1 the first fine step out ` +
         `of a slot is the whole slot, so there is no Delta point inside it`,
+    );
+  }
+  if (config.numClasses === 0 && guidanceScale !== 1) {
+    throw new TrajectoryRequestError(
+      `guidance scale ${guidanceScale} for the unconditional model '${config.name}': classifier-free guidance ` +
+        `needs a class-conditional model; use guidance scale 1 (--guidance 1)`,
     );
   }
   const grids = rapmGrids(config.schedule.trainSteps, slots, stepsPerSlot);
@@ -83,7 +91,7 @@ export function trajectoryMeta(
   };
 }
 
-function checkRequest(config: ModelConfig, req: TrajectoryRequest): void {
+function checkRequest(config: AnyModelConfig, req: TrajectoryRequest): void {
   const k = req.seeds.length;
   if (k === 0) throw new TrajectoryRequestError('no trajectories requested: pass at least one seed');
   if (req.labels.length !== k) {
@@ -101,7 +109,12 @@ function checkRequest(config: ModelConfig, req: TrajectoryRequest): void {
       throw new TrajectoryRequestError(`seed ${s} (trajectory ${i}) is not an int32; shards store seeds as I32`);
     }
     const l = req.labels[i];
-    if (!Number.isInteger(l) || l < 0 || l >= config.numClasses) {
+    if (config.numClasses === 0 && l !== 0) {
+      throw new TrajectoryRequestError(
+        `label ${l} (trajectory ${i}) for an unconditional model: its trajectories have label 0`,
+      );
+    }
+    if (config.numClasses > 0 && (!Number.isInteger(l) || l < 0 || l >= config.numClasses)) {
       throw new TrajectoryRequestError(
         `label ${l} (trajectory ${i}) is outside 0..${config.numClasses - 1}; the null class is not a trajectory class`,
       );
@@ -111,7 +124,7 @@ function checkRequest(config: ModelConfig, req: TrajectoryRequest): void {
 
 /** The teacher's trajectories for the requested seeds and classes; the teacher's params stay the caller's. */
 export async function generateTrajectories(
-  config: ModelConfig,
+  config: AnyModelConfig,
   params: Params,
   req: TrajectoryRequest,
 ): Promise<Trajectories> {
@@ -121,6 +134,8 @@ export async function generateTrajectories(
   const total = req.seeds.length;
   const { channels, height, width } = config.data;
   const perImage = channels * height * width;
+  // each step runs 2x the batch through the network under guidance
+  checkModelFits(modelNetwork(config), backendLimits(), 'sample', req.batchSize * (req.guidanceScale === 1 ? 1 : 2));
   const ddim = modelDdim(config);
   const denoiser = modelDenoiser(config, params);
   const out: Trajectories = {

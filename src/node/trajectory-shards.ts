@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelBundle, shardTeacher } from '../core/io/bundle';
+import type { TeacherModel } from '../core/rapm/teacher-model';
+import { bundleTeacher } from '../core/teacher-load';
 import { ShardError, ShardTeacherMismatchError } from '../core/io/errors';
 import {
   readShard,
@@ -30,7 +31,10 @@ export const MANIFEST_FORMAT = 'rapm-studio/shard-manifest';
 export const SEED_STRIDE = 1_000_000;
 
 export interface ShardDirOptions {
-  teacherBytes: Uint8Array;
+  /** The teacher's model bundle, loaded and disposed here; or `teacher`. */
+  teacherBytes?: Uint8Array;
+  /** A loaded teacher of either family (a diffusers folder: src/node/teacher-file.ts), used as is and left to the caller. */
+  teacher?: TeacherModel;
   outDir: string;
   count: number;
   perShard: number;
@@ -139,11 +143,11 @@ function mismatch(s: ShardSummary, want: Omit<ShardSummary, 'labelCounts' | 'byt
 export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest | null> {
   checkOptions(o);
   const log = o.log ?? (() => {});
-  const checked = await shardTeacher(o.teacherBytes);
+  if (!o.teacher && !o.teacherBytes) throw new ShardDirError('no teacher: give its model bundle or a loaded teacher');
+  const checked = o.teacher ?? (await bundleTeacher(o.teacherBytes as Uint8Array));
   const teacher = checked.identity;
-  const bundle = loadModelBundle(o.teacherBytes);
   try {
-    const { config } = bundle;
+    const { config } = checked;
     const meta = trajectoryMeta(config, o.slots, o.stepsPerSlot, o.guidanceScale);
     await mkdir(o.outDir, { recursive: true });
     const shards = Math.ceil(o.count / o.perShard);
@@ -153,7 +157,7 @@ export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest |
       const first = i * o.perShard;
       const count = Math.min(o.perShard, o.count - first);
       const seeds = Int32Array.from({ length: count }, (_, j) => o.seed * SEED_STRIDE + first + j);
-      const labels = Int32Array.from({ length: count }, (_, j) => (first + j) % config.numClasses);
+      const labels = Int32Array.from({ length: count }, (_, j) => (first + j) % Math.max(1, config.numClasses));
       const file = shardFileName(i);
       const path = join(o.outDir, file);
       const existing = await readIfExists(path);
@@ -165,7 +169,7 @@ export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest |
           continue;
         }
       }
-      const traj = await generateTrajectories(config, bundle.params, {
+      const traj = await generateTrajectories(config, checked.params, {
         seeds,
         labels,
         slots: o.slots,
@@ -201,7 +205,7 @@ export async function writeShardDir(o: ShardDirOptions): Promise<ShardManifest |
     await writeAtomic(join(o.outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     return manifest;
   } finally {
-    tf.dispose(Object.values(bundle.params));
+    if (!o.teacher) tf.dispose(Object.values(checked.params));
   }
 }
 

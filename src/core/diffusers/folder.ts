@@ -6,7 +6,7 @@
  */
 import { DiffusersError } from '../io/errors';
 import type { DiffusionModel } from '../model';
-import type { SamplingConfig } from '../model-config';
+import type { DiffusersModelConfig } from '../model-config';
 import { diffusersUnetNetwork, type DiffusersUNetConfig } from '../nn/diffusers-unet';
 import { CONFIG_FILE, parseUnetConfig } from './config';
 import { parseSchedulerConfig, SCHEDULER_FILE, type DiffusersScheduler } from './scheduler';
@@ -23,11 +23,12 @@ export interface DiffusersConfigs {
   configText: string;
   unet: DiffusersUNetConfig;
   scheduler: DiffusersScheduler;
-  sampling: SamplingConfig;
+  sampling: DiffusersModelConfig;
 }
 
 export interface DiffusersModel extends DiffusionModel, DiffusersConfigs {
   format: 'diffusers';
+  sampling: DiffusersModelConfig;
 }
 
 function text(file: string, v: string | Uint8Array): string {
@@ -48,8 +49,10 @@ export function readDiffusersConfigs(
   const unet = parseUnetConfig(configText);
   const scheduler = parseSchedulerConfig(text(SCHEDULER_FILE, files.scheduler));
   const [height, width] = unet.sampleSize;
-  const sampling: SamplingConfig = {
+  const sampling: DiffusersModelConfig = {
     name,
+    architecture: 'diffusers-unet2d',
+    diffusers: unet,
     schedule: scheduler.schedule,
     prediction: scheduler.prediction,
     data: { channels: unet.inChannels, height, width, range: [-1, 1] },

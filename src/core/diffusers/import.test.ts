@@ -238,6 +238,8 @@ describe('the folder', () => {
     expect(model.format).toBe('diffusers');
     expect(model.sampling).toEqual({
       name: 'fixture',
+      architecture: 'diffusers-unet2d',
+      diffusers: model.unet,
       schedule: { kind: 'linear', betaStart: 0.0001, betaEnd: 0.02, trainSteps: 1000 },
       prediction: 'epsilon',
       data: { channels: 1, height: 28, width: 28, range: [-1, 1] },

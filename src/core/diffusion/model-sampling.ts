@@ -5,8 +5,9 @@
  * `sampleModel` draws many seeded samples in batches.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig, SamplingConfig } from '../model-config';
-import { unetNetwork, type Network } from '../nn/network';
+import { modelNetwork } from '../model';
+import type { AnyModelConfig, SamplingConfig } from '../model-config';
+import type { Network } from '../nn/network';
 import type { Params } from '../nn/unet';
 import { Ddim } from './ddim';
 import type { Denoiser, GuidanceInterval } from './guidance';
@@ -22,8 +23,8 @@ export function modelDdim(config: SamplingConfig): Ddim {
   });
 }
 
-export function modelDenoiser(config: ModelConfig, params: Params): Denoiser {
-  return networkDenoiser(unetNetwork(config.unet), params);
+export function modelDenoiser(config: AnyModelConfig, params: Params): Denoiser {
+  return networkDenoiser(modelNetwork(config), params);
 }
 
 /** Any network (this studio's UNet, a diffusers UNet2DModel) as a Denoiser at one timestep per call. */
@@ -48,7 +49,7 @@ export interface SampleRequest {
 }
 
 /** The model's DDIM samples, NHWC [K, H, W, C] flattened, drawn batch by batch. */
-export async function sampleModel(config: ModelConfig, params: Params, req: SampleRequest): Promise<Float32Array> {
+export async function sampleModel(config: AnyModelConfig, params: Params, req: SampleRequest): Promise<Float32Array> {
   if (req.labels.length !== req.seeds.length) {
     throw new SamplerInputError(`${req.labels.length} labels for ${req.seeds.length} seeds: give one label per seed`);
   }

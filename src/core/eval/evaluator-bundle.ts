@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BundleError, SafetensorsError, type LimitViolation } from '../io/errors';
+import { checkFiniteWeights } from '../io/finite-weights';
 import { describeFormat } from '../io/format-names';
 import { jsonChecks, parseHeaderJson } from '../io/json-checks';
 import { decodeTensor, parseSafetensorsHeader, type SafetensorsHeader } from '../io/safetensors';
@@ -113,6 +114,7 @@ export function decodeEvaluator(input: Uint8Array | ArrayBuffer): Evaluator {
   const decoded = Object.entries(shapes).map(
     ([name, shape]) => [name, decodeTensor(bytes, header, name).data, shape] as const,
   );
+  for (const [name, data] of decoded) checkFiniteWeights('evaluator', name, data);
   const params: Params = {};
   for (const [name, data, shape] of decoded) params[name] = tf.tensor(data, shape, 'float32');
   return { config, params, provenance };

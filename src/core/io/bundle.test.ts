@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../model-config';
@@ -11,6 +14,7 @@ import {
   tensorDataHash,
 } from './bundle';
 import { BundleError } from './errors';
+import { NonFiniteWeightError } from './finite-weights';
 import { parseSafetensors, writeSafetensors, type TensorToWrite } from './safetensors';
 
 const UNET: UNetConfig = {
@@ -232,5 +236,38 @@ describe('model bundle', () => {
       });
       expectBundleError(() => loadModelBundle(edited), 'bad-config', `groups ${groups} does not divide`);
     }
+  });
+
+  it('refuses a non-finite weight, naming the tensor, before any tensor is made', async () => {
+    // the built-in teacher with one NaN (and then one infinity) written into a real file
+    const teacher = new Uint8Array(await readFile('public/teacher.safetensors'));
+    const dir = await mkdtemp(join(tmpdir(), 'nan-bundle-'));
+    for (const [name, value] of [
+      ['mid.attn.qkv.w', NaN],
+      ['out.conv.b', -Infinity],
+    ] as const) {
+      const path = join(dir, 'teacher-bad.safetensors');
+      await writeFile(
+        path,
+        rewrite(teacher, (t) => {
+          const data = Float32Array.from(t.get(name)!.data as Float32Array);
+          data[5 % data.length] = value;
+          t.set(name, { dtype: 'F32', shape: t.get(name)!.shape, data });
+        }),
+      );
+      const before = tf.memory().numTensors;
+      let error: unknown;
+      try {
+        loadModelBundle(await readFile(path));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(NonFiniteWeightError);
+      expect((error as NonFiniteWeightError).code).toBe('non-finite');
+      expect((error as NonFiniteWeightError).tensor).toBe(name);
+      expect((error as Error).message).toContain(`'${name}' holds ${value}`);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    await rm(dir, { recursive: true });
   });
 });

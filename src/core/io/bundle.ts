@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model-config';
 import { unetParamShapes, type Params, type UNetConfig } from '../nn/unet';
 import { BundleError, notSafetensorsMessage, SafetensorsError, type LimitViolation } from './errors';
+import { checkFiniteWeights } from './finite-weights';
 import { describeFormat } from './format-names';
 import { jsonChecks, parseHeaderJson } from './json-checks';
 import {
@@ -191,7 +192,8 @@ function configFromMetadata(metadata: Record<string, string>): ModelConfig {
 
 /**
  * Parses the header, checks the config and every tensor's name, dtype and shape, and only then
- * decodes the data and creates tf tensors.
+ * decodes the data, checks every value finite (NonFiniteWeightError names the tensor) and creates
+ * tf tensors.
  */
 export function loadModelBundle(input: Uint8Array | ArrayBuffer): ModelBundle {
   const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
@@ -235,6 +237,7 @@ export function loadModelBundle(input: Uint8Array | ArrayBuffer): ModelBundle {
     }
   }
   const decoded = [...header.tensors.keys()].map((name) => [name, decodeTensor(bytes, header, name)] as const);
+  for (const [name, t] of decoded) checkFiniteWeights('model bundle', name, t.data);
   const params: Params = {};
   for (const [name, t] of decoded) params[name] = tf.tensor(t.data, t.shape, 'float32');
   return { config, params };
@@ -272,6 +275,6 @@ export async function teacherIdentity(bytes: Uint8Array | ArrayBuffer): Promise<
 }
 
 /** A model bundle's identity and checked config: what shards are validated against (readShard). */
-export async function shardTeacher(bytes: Uint8Array | ArrayBuffer): Promise<ShardTeacher> {
+export async function shardTeacher(bytes: Uint8Array | ArrayBuffer): Promise<ShardTeacher & { config: ModelConfig }> {
   return { identity: await teacherIdentity(bytes), config: readModelConfig(bytes) };
 }

@@ -82,6 +82,8 @@ export type BundleErrorCode =
   | 'extra-tensor'
   | 'wrong-shape'
   | 'wrong-dtype'
+  | 'non-finite'
+  | 'too-large'
   | 'bad-input';
 
 /** The file is safetensors but not a model bundle this version can load. */

@@ -132,7 +132,7 @@ describe('header bounds', () => {
       expect(error).toBeInstanceOf(ShardError);
       expect(error).toMatchObject({
         code: 'bad-metadata',
-        violation: { field: 'shard.numClasses', value, limit: 'in 1..1000' },
+        violation: { field: 'shard.numClasses', value, limit: 'in 0..1000' },
       });
       expect((error as Error).message).toContain(`got ${value}`);
     }

@@ -14,7 +14,7 @@
  * subclasses (each with a `code`) that say what is wrong and what to do.
  */
 import type { ScheduleConfig } from '../diffusion/schedule';
-import type { ModelConfig, PredictionType } from '../model-config';
+import type { PredictionType, SamplingConfig } from '../model-config';
 import {
   SafetensorsError,
   ShardError,
@@ -49,7 +49,7 @@ export interface TeacherIdentity {
 /** What a shard is checked against: the loaded teacher's identity and its config. */
 export interface ShardTeacher {
   identity: TeacherIdentity;
-  config: ModelConfig;
+  config: SamplingConfig;
 }
 
 /** The JSON in `__metadata__.shard`. */
@@ -151,10 +151,10 @@ function checkMeta(raw: unknown): ShardMeta {
     delta,
     deltaTimesteps,
     guidanceScale: c.bounded(o.guidanceScale, 'shard.guidanceScale', -LIMITS.guidanceScale, LIMITS.guidanceScale),
-    prediction: c.prediction(o.prediction, 'shard.prediction'),
+    prediction: c.oneOf(o.prediction, 'shard.prediction', ['epsilon', 'v_prediction', 'sample'] as const),
     data: c.data(o.data, 'shard.data'),
     count: c.int(o.count, 'shard.count', 1, 'trajectories'),
-    numClasses: c.int(o.numClasses, 'shard.numClasses', 1, 'classes'),
+    numClasses: c.int(o.numClasses, 'shard.numClasses', 0, 'classes'),
   };
   if (o.provenance !== undefined) meta.provenance = c.stringRecord(o.provenance, 'shard.provenance');
   return meta;
@@ -284,7 +284,7 @@ function checkFinite(name: string, data: Float32Array, shape: number[]): void {
  * Throws unless the shard's metadata agrees with the teacher's config on everything its
  * trajectories depend on: image layout, prediction type, noise schedule and classes.
  */
-function checkAgreement(meta: ShardMeta, teacher: ModelConfig): void {
+function checkAgreement(meta: ShardMeta, teacher: SamplingConfig): void {
   const pairs: [string, unknown, unknown][] = [
     ['shard.data.channels', meta.data.channels, teacher.data.channels],
     ['shard.data.height', meta.data.height, teacher.data.height],
@@ -330,16 +330,20 @@ export function readShard(input: Uint8Array | ArrayBuffer, teacher?: ShardTeache
   const positions = decode(bytes, header, 'positions').data as Float32Array;
   checkFinite('positions', positions, shapes.positions);
   const labels = decode(bytes, header, 'labels').data as Int32Array;
-  const labelCounts = new Array<number>(meta.numClasses).fill(0);
+  // an unconditional teacher's shard (numClasses 0) labels every trajectory 0: one class, counted as such
+  const classes = Math.max(1, meta.numClasses);
+  const labelCounts = new Array<number>(classes).fill(0);
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
-    if (l < 0 || l >= meta.numClasses) {
+    if (l < 0 || l >= classes) {
       throw new ShardValueError(
         'label-out-of-range',
         'labels',
         [i],
-        `tensor 'labels' holds ${l} at [${i}], outside 0..${meta.numClasses - 1} (numClasses ${meta.numClasses}); ` +
-          `the null class is never a trajectory label`,
+        meta.numClasses === 0
+          ? `tensor 'labels' holds ${l} at [${i}]; an unconditional shard (numClasses 0) labels every trajectory 0`
+          : `tensor 'labels' holds ${l} at [${i}], outside 0..${meta.numClasses - 1} (numClasses ${meta.numClasses}); ` +
+              `the null class is never a trajectory label`,
       );
     }
     labelCounts[l]++;

@@ -54,8 +54,14 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, frozen = f
   if (frozenBias && !frozen) return fixedBias(x, w, b);
   if (!frozen) return useFused(ROW_SUM) ? trainable(x, w, b) : forward(x, w, b);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input] = args as [tf.Tensor2D];
-    return { value: forward(input, w, b), gradFunc: (dy: tf.Tensor) => [inputGrad(dy, w)] };
+    const [input, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    // W is saved, not only closed over: it may be an intermediate of the forward pass (diffusers'
+    // attention concatenates to_q, to_k, to_v), which the forward's scope disposes before backprop
+    save([w]);
+    return {
+      value: forward(input, w, b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [inputGrad(dy, saved[0] as tf.Tensor2D)],
+    };
   }) as (x: tf.Tensor2D) => tf.Tensor2D;
   return f(x);
 }

@@ -371,6 +371,38 @@ function embedding(net: Net, t: tf.Tensor1D, labels: tf.Tensor1D): tf.Tensor2D {
   return silu(dense(silu(dense(e, w1, b1, frozen)) as tf.Tensor2D, w2, b2, frozen)) as tf.Tensor2D;
 }
 
+/**
+ * Runs the network on NHWC x: the model output, or with `encoderOnly` the encoder features (each
+ * level's output before its downsampler, then the mid block's) and nothing after the mid block.
+ */
+function run(
+  net: Net,
+  x: tf.Tensor4D,
+  t: tf.Tensor1D,
+  labels: tf.Tensor1D,
+  encoderOnly: boolean,
+): { out: tf.Tensor4D | null; features: tf.Tensor4D[] } {
+  const { cfg } = net;
+  const input = cfg.centerInputSample ? (tf.sub(tf.mul(x, 2), 1) as tf.Tensor4D) : x;
+  const embAct = embedding(net, t, labels);
+  let h = conv(net, 'conv_in', input);
+  const skips: tf.Tensor4D[] = [];
+  const features: tf.Tensor4D[] = [];
+  for (const op of plan(cfg)) {
+    if (op.kind === 'down' || (op.kind === 'res' && op.name === 'mid_block.resnets.0')) features.push(h);
+    if (op.kind === 'push') skips.push(h);
+    else if (op.kind === 'pop') h = tf.concat([h, skips.pop() as tf.Tensor4D], 3) as tf.Tensor4D;
+    else if (op.kind === 'res') h = resBlock(op, net, h, embAct);
+    else if (op.kind === 'attn') h = attention(op, net, h);
+    else h = op.kind === 'down' ? downsample(op, net, h) : upsample(op, net, h);
+    if (op.kind === 'res' && op.name === 'mid_block.resnets.1') {
+      features.push(h);
+      if (encoderOnly) return { out: null, features };
+    }
+  }
+  return { out: conv(net, 'conv_out', norm(net, 'conv_norm_out', h, cfg.normNumGroups, true)), features };
+}
+
 /** The model output (eps, v or x0, per the scheduler config) for NHWC x, float timesteps t [B], int32 labels [B]. */
 export function applyDiffusersUnet(
   cfg: DiffusersUNetConfig,
@@ -380,19 +412,36 @@ export function applyDiffusersUnet(
   labels: tf.Tensor1D,
   fixed?: (name: string) => boolean,
 ): tf.Tensor4D {
-  const net: Net = { cfg, p, fixed };
-  const input = cfg.centerInputSample ? (tf.sub(tf.mul(x, 2), 1) as tf.Tensor4D) : x;
-  const embAct = embedding(net, t, labels);
-  let h = conv(net, 'conv_in', input);
-  const skips: tf.Tensor4D[] = [];
+  return run({ cfg, p, fixed }, x, t, labels, false).out as tf.Tensor4D;
+}
+
+/**
+ * The encoder half (conv_in, the down blocks, the mid block) at (x, t, labels): one feature map
+ * per level (its output before the downsampler, at the level's resolution) and the mid block's,
+ * the backbone of RAPM's discriminators as unetEncoder is for our UNet. `frozen`: gradients flow
+ * to x only.
+ */
+export function diffusersUnetEncoder(
+  cfg: DiffusersUNetConfig,
+  p: Params,
+  x: tf.Tensor4D,
+  t: tf.Tensor1D,
+  labels: tf.Tensor1D,
+  frozen = false,
+): tf.Tensor4D[] {
+  return run({ cfg, p, fixed: frozen ? () => true : undefined }, x, t, labels, true).features;
+}
+
+/** Elements of the largest tensor one image makes in a forward pass (an activation or an attention map). */
+export function diffusersUnetLargestActivation(cfg: DiffusersUNetConfig): number {
+  const [h, w] = cfg.sampleSize;
+  let most = h * w * Math.max(cfg.inChannels, cfg.blockOutChannels[0]);
   for (const op of plan(cfg)) {
-    if (op.kind === 'push') skips.push(h);
-    else if (op.kind === 'pop') h = tf.concat([h, skips.pop() as tf.Tensor4D], 3) as tf.Tensor4D;
-    else if (op.kind === 'res') h = resBlock(op, net, h, embAct);
-    else if (op.kind === 'attn') h = attention(op, net, h);
-    else h = op.kind === 'down' ? downsample(op, net, h) : upsample(op, net, h);
+    if (op.kind === 'res') most = Math.max(most, op.h * op.w * Math.max(op.cin, op.cout));
+    else if (op.kind === 'attn') most = Math.max(most, op.heads * (op.h * op.w) ** 2, op.h * op.w * op.ch);
+    else if (op.kind === 'up') most = Math.max(most, 4 * op.h * op.w * op.ch);
   }
-  return conv(net, 'conv_out', norm(net, 'conv_norm_out', h, cfg.normNumGroups, true));
+  return most;
 }
 
 function opFlops(op: Op): number {
@@ -444,7 +493,28 @@ export function diffusersUnetNetwork(cfg: DiffusersUNetConfig): Network {
     architecture: 'diffusers-unet2d',
     paramShapes: () => diffusersUnetParamShapes(cfg),
     apply: (p, x, t, labels, fixed) => applyDiffusersUnet(cfg, p, x, t, labels, fixed),
+    encode: (p, x, t, labels, frozen) => diffusersUnetEncoder(cfg, p, x, t, labels, frozen),
+    features: {
+      channels: [...cfg.blockOutChannels, cfg.blockOutChannels.at(-1) as number],
+      groups: cfg.normNumGroups,
+    },
     flops: () => diffusersUnetFlops(cfg),
+    largestActivation: () => diffusersUnetLargestActivation(cfg),
     describe: () => describe(cfg),
   };
 }
+
+/**
+ * This studio's LoRA target suffixes (src/core/rapm/config.ts) and the UNet2DModel parameters that
+ * play the same part, so one student config adapts either network; other suffixes match as given.
+ */
+export const DIFFUSERS_TARGET_SUFFIXES: Record<string, string[]> = {
+  'conv1.w': ['conv1.weight'],
+  'conv2.w': ['conv2.weight'],
+  'skip.w': ['conv_shortcut.weight'],
+  'qkv.w': ['to_q.weight', 'to_k.weight', 'to_v.weight'],
+  'proj.w': ['to_out.0.weight'],
+  'temb.w': ['time_emb_proj.weight'],
+  'conv_in.w': ['conv_in.weight'],
+  'out.conv.w': ['conv_out.weight'],
+};

@@ -357,6 +357,19 @@ export function unetEncoderFlops(cfg: UNetConfig): number {
   return convIn + sumFlops(down.flat()) + sumFlops(mid);
 }
 
+/** Elements of the largest tensor one image makes in a forward pass (an activation, a skip concat or an attention map). */
+export function unetLargestActivation(cfg: UNetConfig): number {
+  const { down, mid, up } = plan(cfg);
+  let most = cfg.imageSize ** 2 * Math.max(cfg.inChannels, cfg.baseChannels);
+  for (const s of [...down.flat(), ...mid, ...up.flat()]) {
+    most = Math.max(
+      most,
+      s.kind === 'res' ? s.size ** 2 * Math.max(s.cin, s.cout) : Math.max(s.size ** 4, s.size ** 2 * 3 * s.ch),
+    );
+  }
+  return most;
+}
+
 export function paramCount(params: Params): number {
   return Object.values(params).reduce((a, t) => a + t.size, 0);
 }

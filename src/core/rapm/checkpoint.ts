@@ -10,10 +10,11 @@ import * as tf from '@tensorflow/tfjs';
 import { FormatError, SafetensorsError, type LimitViolation } from '../io/errors';
 import { describeFormat } from '../io/format-names';
 import { jsonChecks, parseHeaderJson } from '../io/json-checks';
+import { firstNonFinite } from '../io/finite-weights';
 import { decodeTensor, parseSafetensorsHeader, type SafetensorsHeader } from '../io/safetensors';
 import { encodeTensorMap, withPrefix, withoutPrefix } from '../io/tensor-map';
 import type { TeacherIdentity } from '../io/shards';
-import type { ModelConfig } from '../model-config';
+import type { AnyModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
 import { checkGeometry, checkRapmConfig } from './config-check';
 import { RapmTrainer, type TrajectoryGeometry } from './trainer';
@@ -99,7 +100,7 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
  */
 export function loadRapmCheckpoint(
   bytes: Uint8Array,
-  model: ModelConfig,
+  model: AnyModelConfig,
   teacher: Params,
   expect: CheckpointExpectation,
 ): RapmTrainer {
@@ -202,6 +203,14 @@ export function loadRapmCheckpoint(
       throw new CheckpointError('missing-tensor', `checkpoint lacks ${missing[0]} (and ${missing.length - 1} more)`);
     for (const name of header.tensors.keys()) {
       const t = decodeTensor(bytes, header, name);
+      const bad = firstNonFinite(t.data);
+      if (bad >= 0) {
+        throw new CheckpointError(
+          'non-finite',
+          `checkpoint tensor '${name}' holds ${t.data[bad]} at flat index ${bad}: the run had diverged when it ` +
+            `was saved, or the file is damaged; resume from an earlier checkpoint or start a new run`,
+        );
+      }
       decoded[name] = tf.tensor(t.data, t.shape, 'float32');
     }
   } catch (e) {

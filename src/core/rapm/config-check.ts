@@ -10,7 +10,7 @@
 import type { LimitViolation } from '../io/errors';
 import { jsonChecks } from '../io/json-checks';
 import { LIMITS } from '../io/limits';
-import type { ModelConfig } from '../model-config';
+import type { SamplingConfig } from '../model-config';
 import type { RapmConfig, StudentConfig, TrainingSettings } from './config';
 import { defaultOf, SETTINGS, valueAt, withValueAt, type Setting, type SettingValue } from './settings';
 import type { TrajectoryGeometry } from './trainer';
@@ -112,7 +112,7 @@ export function checkTrainingSettings(raw: unknown, fail: Fail, name: SettingNam
 }
 
 /** The geometry a run was trained on, checked against the teacher's schedule. */
-export function checkGeometry(raw: unknown, model: ModelConfig, fail: Fail): TrajectoryGeometry {
+export function checkGeometry(raw: unknown, model: SamplingConfig, fail: Fail): TrajectoryGeometry {
   const c = jsonChecks(fail);
   const o = c.object(raw, 'geometry');
   const T = model.schedule.trainSteps;

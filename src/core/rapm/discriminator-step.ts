@@ -6,15 +6,16 @@
  * off (cfg.discriminators) is neither evaluated nor trained.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model-config';
-import { unetEncoder, type Params } from '../nn/unet';
+import type { Network } from '../nn/network';
+import type { Params } from '../nn/unet';
 import type { PackedAdam } from '../train/packed-adam';
 import { discriminatorsOn, type RapmConfig } from './config';
 import { applyHeads, pairedHingeLoss, signedHingeLoss } from './discriminator';
 import type { FeatureReplay } from './feature-replay';
 
 export interface DiscriminatorContext {
-  model: ModelConfig;
+  /** The teacher's network: its encoder is the discriminators' backbone. */
+  network: Network;
   teacher: Params;
   cfg: RapmConfig;
   adamRel: PackedAdam;
@@ -47,10 +48,9 @@ export function updateDiscriminators(
   corrections: { rel: tf.Tensor; abs: tf.Tensor },
 ): { rel: DiscriminatorUpdate; abs: DiscriminatorUpdate } {
   const m = fake.shape[0];
-  const groups = ctx.model.unet.groups;
+  const { groups } = ctx.network.features;
   const feats = tf.tidy(() =>
-    unetEncoder(
-      ctx.model.unet,
+    ctx.network.encode(
       ctx.teacher,
       tf.concat([relReal, fake, absReal]) as tf.Tensor4D,
       tf.tensor1d(Float32Array.from([...encT, ...encT, ...encT])),

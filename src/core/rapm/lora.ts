@@ -8,12 +8,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { LORA_MERGE, LORA_MERGE_GRAD, type LoraMergeAttrs } from '../kernels/lora-merge';
 import { useFused } from '../kernels/fused';
+import { DIFFUSERS_TARGET_SUFFIXES } from '../nn/diffusers-unet';
 import type { Params } from '../nn/unet';
 import { gaussian } from '../random';
 import type { StudentConfig } from './config';
 
+/** The teacher's weights a LoRA student adapts: names ending in a target suffix (or its diffusers counterpart). */
 export function loraTargets(teacher: Params, cfg: StudentConfig): string[] {
-  return Object.keys(teacher).filter((n) => cfg.targets.some((suffix) => n.endsWith(suffix)));
+  const suffixes = cfg.targets.flatMap((s) => [s, ...(DIFFUSERS_TARGET_SUFFIXES[s] ?? [])]);
+  return Object.keys(teacher).filter((n) => suffixes.some((suffix) => n.endsWith(suffix)));
 }
 
 /** Fresh trainable weights: `lora.<name>.A` / `.B` pairs, or `<name>` copies for full fine-tuning. */

@@ -5,8 +5,8 @@
  * d(z^phi, z~). The weights lambda and mu are applied by the caller.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model-config';
-import { unetEncoder, type Params } from '../nn/unet';
+import type { Network } from '../nn/network';
+import type { Params } from '../nn/unet';
 import { discriminatorsOn, type RapmConfig } from './config';
 import { applyHeads } from './discriminator';
 
@@ -18,7 +18,8 @@ export interface StudentTerms {
 }
 
 export interface TermContext {
-  model: ModelConfig;
+  /** The teacher's network: its encoder is the discriminators' backbone. */
+  network: Network;
   teacher: Params;
   cfg: RapmConfig;
   headsRel: Params;
@@ -38,15 +39,15 @@ export function studentTerms(
   labels: tf.Tensor1D,
   encoderTimes: Float32Array,
 ): StudentTerms {
-  const { cfg, model } = ctx;
+  const { cfg, network } = ctx;
   const m = studentPoint.shape[0];
   const zeros = tf.zeros([m]) as tf.Tensor1D;
   let advRel = zeros;
   let advAbs = zeros;
   const on = discriminatorsOn(cfg);
   if (on.rel || on.abs) {
-    const feats = unetEncoder(model.unet, ctx.teacher, studentPoint, tf.tensor1d(encoderTimes), labels, true);
-    const groups = model.unet.groups;
+    const feats = network.encode(ctx.teacher, studentPoint, tf.tensor1d(encoderTimes), labels, true);
+    const { groups } = network.features;
     if (on.rel) advRel = tf.neg(tf.mean(applyHeads(ctx.headsRel, feats, groups, true), 1));
     if (on.abs) advAbs = tf.neg(tf.mean(applyHeads(ctx.headsAbs, feats, groups, true), 1));
   }

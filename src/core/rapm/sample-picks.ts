@@ -16,7 +16,8 @@ export interface SamplePicks {
 
 export function samplePicks(source: TrajectorySource, numClasses: number, perClass: number): SamplePicks {
   const { labels, count } = source.data;
-  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
+  // an unconditional model's trajectories are all label 0: one class
+  const byClass: number[][] = Array.from({ length: Math.max(1, numClasses) }, () => []);
   for (let k = 0; k < count; k++) {
     const list = byClass[labels[k]];
     if (list.length < perClass) list.push(k);

@@ -8,12 +8,13 @@ import * as tf from '@tensorflow/tfjs';
 import { modelDdim, modelDenoiser } from '../diffusion/model-sampling';
 import { sampleDdim } from '../diffusion/sampler';
 import { BundleError, SafetensorsError, type LimitViolation } from '../io/errors';
+import { checkFiniteWeights } from '../io/finite-weights';
 import { describeFormat } from '../io/format-names';
 import { jsonChecks, parseHeaderJson } from '../io/json-checks';
 import { decodeTensor, parseSafetensorsHeader, type SafetensorsHeader } from '../io/safetensors';
 import { saveModelBundle } from '../io/bundle';
 import { encodeTensorMap } from '../io/tensor-map';
-import type { ModelConfig } from '../model-config';
+import type { AnyModelConfig, ModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
 import { checkStudentConfig } from './config-check';
 import { loraTargets, mergeStudent } from './lora';
@@ -24,7 +25,7 @@ export const LORA_FORMAT = 'rapm-studio/lora';
 
 /** The student's samples on its grid `timesteps` (its coarse timesteps, descending), guidance 1. */
 export function sampleStudent(
-  model: ModelConfig,
+  model: AnyModelConfig,
   params: Params,
   noise: tf.Tensor4D,
   labels: tf.Tensor1D,
@@ -48,7 +49,7 @@ export interface StudentProvenance {
 
 /** LoRA-only export: the adapters and what is needed to rebuild the student from its teacher. */
 export async function exportLora(
-  model: ModelConfig,
+  model: AnyModelConfig,
   snapshot: StudentSnapshot,
   provenance: StudentProvenance,
 ): Promise<Uint8Array> {
@@ -66,13 +67,24 @@ export async function exportLora(
   });
 }
 
-/** Merged export: teacher weights with the adapters folded in, as an ordinary model bundle. */
+/**
+ * Merged export: teacher weights with the adapters folded in, as an ordinary model bundle. A
+ * diffusers teacher's student is a diffusers UNet2DModel, which our bundle does not describe: it
+ * is exported as a diffusers folder (src/core/diffusers/export*), or LoRA-only.
+ */
 export async function exportMerged(
-  model: ModelConfig,
+  model: AnyModelConfig,
   teacher: Params,
   snapshot: StudentSnapshot,
   provenance: StudentProvenance,
 ): Promise<Uint8Array> {
+  if (model.architecture !== 'unet') {
+    throw new BundleError(
+      'bad-input',
+      `a student of the diffusers teacher '${model.name}' is not a model bundle of this studio: ` +
+        `export it LoRA-only or as a diffusers folder`,
+    );
+  }
   const merged = mergeStudent(teacher, snapshot.weights, snapshot.student);
   const config: ModelConfig = {
     ...model,
@@ -129,10 +141,10 @@ export function exportStudent(
 /** Rebuilds a student from a LoRA-only file and the teacher it was trained from. */
 export function loadLora(
   bytes: Uint8Array,
-  teacherModel: ModelConfig,
+  teacherModel: AnyModelConfig,
   teacherSha256: string,
   teacher: Params,
-): { model: ModelConfig; params: Params } {
+): { model: AnyModelConfig; params: Params } {
   let header: SafetensorsHeader;
   try {
     header = parseSafetensorsHeader(bytes);
@@ -198,13 +210,12 @@ export function loadLora(
   if (missing.length)
     throw new BundleError('missing-tensor', `LoRA export lacks ${missing[0]} (and ${missing.length - 1} more)`);
   const adapters: Params = {};
-  for (const name of header.tensors.keys()) {
-    const t = decodeTensor(bytes, header, name);
-    adapters[name] = tf.tensor(t.data, t.shape, 'float32');
-  }
+  const decoded = [...header.tensors.keys()].map((name) => [name, decodeTensor(bytes, header, name)] as const);
+  for (const [name, t] of decoded) checkFiniteWeights('LoRA export', name, t.data);
+  for (const [name, t] of decoded) adapters[name] = tf.tensor(t.data, t.shape, 'float32');
   const params = mergeStudent(teacher, adapters, student);
   tf.dispose(Object.values(adapters));
-  const model: ModelConfig = { ...teacherModel, name: `${teacherModel.name}-rapm-student` };
+  const model: AnyModelConfig = { ...teacherModel, name: `${teacherModel.name}-rapm-student` };
   if (timesteps) model.studentTimesteps = timesteps;
   return { model, params };
 }

@@ -12,8 +12,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Ddim } from '../diffusion/ddim';
 import { modelDdim } from '../diffusion/model-sampling';
-import type { ModelConfig } from '../model-config';
-import { applyUnet, type Params } from '../nn/unet';
+import { modelNetwork } from '../model';
+import { backendLimits, checkModelFits } from '../model-fit';
+import type { AnyModelConfig } from '../model-config';
+import type { Network } from '../nn/network';
+import type { Params } from '../nn/unet';
 import { PackedAdam } from '../train/packed-adam';
 import type { RapmConfig } from './config';
 import { initHeads } from './discriminator';
@@ -64,9 +67,11 @@ export class RapmTrainer {
   /** The iteration captured once and replayed, on webgpu (replayed-step.ts). */
   readonly replayed: ReplayedStep;
   readonly cfg: RapmConfig;
+  /** The teacher's network (this studio's UNet or a diffusers UNet2DModel); the student is the same network. */
+  readonly network: Network;
 
   constructor(
-    readonly model: ModelConfig,
+    readonly model: AnyModelConfig,
     readonly teacher: Params,
     readonly geometry: TrajectoryGeometry,
     config: RapmConfig,
@@ -76,13 +81,16 @@ export class RapmTrainer {
     const cfg = config;
     this.cfg = cfg;
     this.slots = geometry.coarseTimesteps.length;
+    this.network = modelNetwork(model);
+    // before any state is allocated: the widest pass is the discriminators' over 3 N B rows
+    checkModelFits(this.network, backendLimits(), cfg.student.mode, 3 * this.slots * cfg.batchSize);
     this.ddim = modelDdim(model);
     const studentAdam = { lr: cfg.studentLr, beta1: cfg.studentBetas[0], beta2: cfg.studentBetas[1], eps: 1e-8 };
     // the EMA block exists even when the EMA is off (decay 0): it then keeps the initial weights
     this.adamStudent = new PackedAdam(studentAdam, initStudentWeights(teacher, cfg.student, cfg.seed), {
       decay: cfg.emaDecay,
     });
-    const channels = featureChannels(model);
+    const channels = this.network.features.channels;
     const discAdam = { lr: cfg.discLr, beta1: cfg.discBetas[0], beta2: cfg.discBetas[1], eps: 1e-8 };
     this.adamRel = new PackedAdam(discAdam, initHeads(channels, cfg.seed * 2 + 1));
     this.adamAbs = new PackedAdam(discAdam, initHeads(channels, cfg.seed * 2 + 2));
@@ -211,9 +219,9 @@ export class RapmTrainer {
     const gradStudent = this.adamStudent.updateWithNorm(pass.flatGrad, inputs.adamStudent as tf.Tensor1D);
     // step 6: both discriminators on one encoder pass over [z^; detach(z^phi); z~]
     const { fixed } = pass;
-    const { model, teacher, cfg, adamRel, adamAbs, iteration } = this;
+    const { network, teacher, cfg, adamRel, adamAbs, iteration } = this;
     const disc = updateDiscriminators(
-      { model, teacher, cfg, adamRel, adamAbs, iteration, replay: this.replay },
+      { network, teacher, cfg, adamRel, adamAbs, iteration, replay: this.replay },
       pass.studentPoint,
       fixed.relativeTarget,
       fixed.teacherPoints,
@@ -381,7 +389,7 @@ export class RapmTrainer {
     fixed?: (name: string) => boolean,
   ) {
     return tf.tidy(() => {
-      const out = applyUnet(this.model.unet, p, z, tf.tensor1d(t), labels, fixed);
+      const out = this.network.apply(p, z, tf.tensor1d(t), labels, fixed);
       return this.ddim.step(out, z, t, s);
     });
   }
@@ -389,11 +397,14 @@ export class RapmTrainer {
   /** z^d = T(z~_{n+1}, tau -> tau - Delta; c, w) when the shard did not store it. */
   private teacherDeltaPoints(starts: tf.Tensor4D, labels: tf.Tensor1D, times: SlotTimes): tf.Tensor4D {
     return tf.tidy(() => {
-      const { unet, numClasses } = this.model;
+      const { numClasses } = this.model;
       const w = this.geometry.guidance;
       const m = starts.shape[0];
-      const both = applyUnet(
-        unet,
+      if (w === 1 || numClasses === 0) {
+        const out = this.network.apply(this.teacher, starts, tf.tensor1d(times.start), labels);
+        return this.ddim.step(out, starts, times.start, times.delta);
+      }
+      const both = this.network.apply(
         this.teacher,
         tf.concat([starts, starts]) as tf.Tensor4D,
         tf.tensor1d(Float32Array.from([...times.start, ...times.start])),
@@ -453,7 +464,6 @@ export function disposePass(pass: StudentPass): void {
 }
 
 /** Channels of the teacher encoder's feature maps: one per level, then the mid block. */
-export function featureChannels(model: ModelConfig): number[] {
-  const chs = model.unet.channelMults.map((m) => m * model.unet.baseChannels);
-  return [...chs, chs[chs.length - 1]];
+export function featureChannels(model: AnyModelConfig): number[] {
+  return modelNetwork(model).features.channels;
 }

@@ -15,7 +15,7 @@ import { decodeEvaluator, type Evaluator } from '../eval/evaluator-bundle';
 import { tensorDataHash } from '../io/bundle';
 import { fitGaussian, frechetDistance } from '../eval/fid';
 import { classAccuracy, classifyImages } from '../eval/metrics';
-import type { ModelConfig } from '../model-config';
+import type { AnyModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
 import type { TrajectorySource } from './trajectory-source';
 
@@ -78,7 +78,7 @@ export function validationSet(source: TrajectorySource, indices: readonly number
 }
 
 /** Whether the evaluator scores this model's images (same size, channels and classes). */
-export function evaluatorFits(evaluation: Evaluation, model: ModelConfig): boolean {
+export function evaluatorFits(evaluation: Evaluation, model: AnyModelConfig): boolean {
   const c = evaluation.evaluator.config;
   return (
     c.imageSize === model.data.height &&
@@ -131,7 +131,7 @@ export interface SetSampling {
 
 /** DDIM samples on the given grid from the set's noise, batch by batch, NHWC flat. */
 export async function sampleSet(
-  model: ModelConfig,
+  model: AnyModelConfig,
   params: Params,
   set: ValidationSet,
   opts: SetSampling,
@@ -172,7 +172,7 @@ export async function sampleSet(
 
 /** The student's score: its N-step samples (no guidance: the teacher's is distilled into it). */
 export async function validateStudent(
-  model: ModelConfig,
+  model: AnyModelConfig,
   student: Params,
   timesteps: readonly number[],
   set: ValidationSet,
@@ -192,7 +192,7 @@ export async function validateStudent(
  * trajectories' guidance, and its full trajectory (the stored z~_0, RMSE 0 by definition).
  */
 export async function teacherReferences(
-  model: ModelConfig,
+  model: AnyModelConfig,
   teacher: Params,
   sampling: { timesteps: readonly number[]; guidance: number; fullSteps: number | null },
   set: ValidationSet,

@@ -7,7 +7,7 @@
  * far steadier than FID.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model-config';
+import type { AnyModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
 import { mergeStudent } from './lora';
 import type { StudentSnapshot } from './student-snapshot';
@@ -83,7 +83,7 @@ export class Validator {
   private readonly evaluation: Evaluation | null;
 
   constructor(
-    private readonly model: ModelConfig,
+    private readonly model: AnyModelConfig,
     private readonly teacher: Params,
     source: TrajectorySource,
     readonly record: ValidationRecord,
