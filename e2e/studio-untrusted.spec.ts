@@ -50,7 +50,7 @@ test('headers that claim huge sizes are refused by name; the teacher and stored 
   const rejection = page.getByTestId('shard-rejections').locator('li');
   await expect(rejection).toHaveCount(1);
   await expect(rejection).toHaveAttribute('data-code', 'bad-metadata');
-  await expect(rejection).toContainText('shard.numClasses must be an integer in 1..1000');
+  await expect(rejection).toContainText('shard.numClasses must be an integer in 0..1000');
   await expect(rejection).toContainText('got 100000000');
   await expect(shardRows(page)).toHaveCount(1);
 

@@ -14,17 +14,28 @@ function hasAptGet() {
 
 /** Returns the Chromium executable, or throws with what to install when it cannot provide one. */
 export function ensureChromium() {
-  if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  // Dawn (the Node WebGPU tests) and Chromium's SwiftShader WebGPU load the Vulkan loader, which
+  // --no-install-recommends leaves out: install it too.
+  const vulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some(
+    existsSync,
+  );
+  if (existsSync(CHROMIUM_PATH) && vulkan) return CHROMIUM_PATH;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && hasAptGet()) {
-    console.log(`${CHROMIUM_PATH} missing: installing Debian's chromium with apt-get…`);
+    console.log(`${CHROMIUM_PATH} or libvulkan1 missing: installing Debian's chromium and libvulkan1 with apt-get…`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
-    if (run(['update']) && run(['install', '-y', '--no-install-recommends', 'chromium']) && existsSync(CHROMIUM_PATH)) {
+    if (
+      run(['update']) &&
+      run(['install', '-y', '--no-install-recommends', 'chromium', 'libvulkan1']) &&
+      existsSync(CHROMIUM_PATH)
+    ) {
       return CHROMIUM_PATH;
     }
+    if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
     throw new Error(`apt-get could not install chromium to ${CHROMIUM_PATH}; see the apt-get output above.`);
   }
+  if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH; // without the Vulkan loader only WebGPU tests fail
   throw new Error(
     `Chromium not found at ${CHROMIUM_PATH}. Install it (Debian/Ubuntu: sudo apt-get install -y chromium), ` +
       'or set CHROMIUM_PATH to a Chromium or Chrome executable.',
