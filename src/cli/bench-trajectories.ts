@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../core/model-config';
 import { MNIST_UNET, initUnetParams, unetFlops, type Params } from '../core/nn/unet';
-import { generateTrajectories } from '../core/trajectories';
+import { generateTrajectories } from '../core/rapm/trajectories';
 import { num, parseCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 

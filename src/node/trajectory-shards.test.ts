@@ -8,7 +8,7 @@ import { readShard } from '../core/io/shards';
 import type { ModelConfig } from '../core/model-config';
 import { initUnetParams } from '../core/nn/unet';
 import { TINY_ATTENTION, tinyModelConfig } from '../core/tiny-model-config';
-import { generateTrajectories } from '../core/trajectories';
+import { generateTrajectories } from '../core/rapm/trajectories';
 import { ShardDirError, writeShardDir, type ShardDirOptions, type ShardManifest } from './trajectory-shards';
 
 const config: ModelConfig = tinyModelConfig('tiny-teacher', 3, TINY_ATTENTION);

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { guided } from './diffusion/guidance';
-import { modelDdim, modelDenoiser } from './diffusion/model-sampling';
-import { sampleDdim, seededNoise } from './diffusion/sampler';
-import { TimestepGridError } from './diffusion/timesteps';
-import { readShard, writeShard } from './io/shards';
-import type { ModelConfig } from './model-config';
-import { initUnetParams, type Params } from './nn/unet';
-import { tinyModelConfig } from './tiny-model-config';
+import { guided } from '../diffusion/guidance';
+import { modelDdim, modelDenoiser } from '../diffusion/model-sampling';
+import { sampleDdim, seededNoise } from '../diffusion/sampler';
+import { TimestepGridError } from '../diffusion/timesteps';
+import { readShard, writeShard } from '../io/shards';
+import type { ModelConfig } from '../model-config';
+import { initUnetParams, type Params } from '../nn/unet';
+import { tinyModelConfig } from '../tiny-model-config';
 import { generateTrajectories, TrajectoryRequestError } from './trajectories';
 
 // Two channels, so a wrong NHWC -> NCHW transposition cannot pass unnoticed.
