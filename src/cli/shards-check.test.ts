@@ -76,6 +76,23 @@ describe('shard format docs and shards:check', () => {
     expect(shard.meta.provenance).toEqual({ writer: 'docs/shard-format.md example' });
   });
 
+  it('the writer in the docs is scripts/shard_writer.py, which scripts/diffusers-trajectories.py imports', () => {
+    expect(pythonWriterFromDocs()).toBe(readFileSync(join(here, '../../scripts/shard_writer.py'), 'utf8'));
+  });
+
+  it('shards:check --model takes a diffusers folder: the Python-written fixture passes, another teacher fails', () => {
+    const fixtures = join(here, '../../e2e/fixtures');
+    const shard = join(fixtures, 'diffusers-python/cond-28-attn-w2.safetensors');
+    const ok = checkCli('--model', join(fixtures, 'diffusers/cond-28-attn'), shard);
+    expect(ok.status, ok.out).toBe(0);
+    expect(ok.out).toMatch(
+      /cond-28-attn-w2\.safetensors\s+ok\s+2\s+4\s+8\s+31\s+1x28x28\s+F32\s+yes\s+yes\s+2\s+cond-28-attn@/,
+    );
+    const other = checkCli('--model', join(fixtures, 'diffusers/uncond-32-rgb'), shard);
+    expect(other.status, other.out).toBe(1);
+    expect(other.out).toContain('FAILED [teacher-mismatch]');
+  });
+
   it('shards:check prints a line per file and fails on any bad one', () => {
     const good = join(dir, 'good.safetensors');
     execFileSync('python3', [join(dir, 'shard_writer.py'), good, teacherPath]);
