@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { readShard } from '../io/shards';
 import { diffusersShardTeacher, diffusersTeacher } from '../teacher-load';
-import { generateTrajectories } from '../trajectories';
+import { generateTrajectories } from '../rapm/trajectories';
 import { readDiffusersFolder } from '../../node/diffusers-folder';
 import { GOLDEN_ROOT, relativeError } from '../../node/diffusers-golden.test-util';
 
