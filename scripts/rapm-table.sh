@@ -162,7 +162,8 @@ run_job() {
   mkdir -p "$OUTDIR"
   local lines=0
   [ -f "$out/metrics.jsonl" ] && lines=$(grep -c . "$out/metrics.jsonl" || true)
-  if [ ! -f "$out/done" ] && { [ ! -f "$out/student-merged.safetensors" ] || [ "$lines" -lt "$iters" ]; }; then
+  # done: the distillation ended by itself (ITERS reached, or MINUTES up) for this ITERS; a larger ITERS resumes it
+  if [ "$(cat "$out/done" 2>/dev/null)" != "$iters" ] && { [ ! -f "$out/student-merged.safetensors" ] || [ "$lines" -lt "$iters" ]; }; then
     local resume=() limit=() validation=(--validation "$VALIDATION")
     [ -f "$out/checkpoint.safetensors" ] && resume=(--resume)
     [ -n "$MINUTES" ] && limit=(--time-limit "$MINUTES")
@@ -171,7 +172,7 @@ run_job() {
     cli distill --teacher "$TEACHER" --shards "$(shards_for "$n")" --iterations "$iters" --export-every "$EVERY" \
       "${validation[@]}" "${limit[@]}" --seed "$seed" --out "$out" "${resume[@]}" $flags >>"$out.log" 2>&1 ||
       { tail -n 20 "$out.log" >&2; return 1; }
-    touch "$out/done"
+    echo "$iters" >"$out/done"
   fi
   local reached sPerIt
   reached=$(tail -n 1 "$out/metrics.jsonl" | grep -o '"iteration":[0-9]*' | cut -d: -f2)
