@@ -46,6 +46,10 @@ declare -A flags=(
   [both-paired]="--full --lambda-rel 1 --lambda-abs 1 $reg --disc-loss paired --disc-lr 1e-3"
   [both-paired-l0.1]="--full --lambda-rel 0.1 --lambda-abs 0.1 $reg --disc-loss paired --disc-lr 1e-3"
   [both-lora1]="--rank 1 --student-lr 1e-3 --lambda-rel 1 --lambda-abs 1 $reg"
+  # adversarial variants tried at N = 1 (issue 22, item 3)
+  [absolute-l0.1]="--full --lambda-rel 0 --lambda-abs 0.1 $reg"
+  [both-l0.01]="--full --lambda-rel 0.01 --lambda-abs 0.01 $reg"
+  [both-l0.1-d2-replay16]="--full --lambda-rel 0.1 --lambda-abs 0.1 $reg --disc-steps 2 --disc-replay 16"
 )
 shards_for() { case $1 in 4) echo public/shards ;; *) echo "public/shards-${1}step" ;; esac; }
 
