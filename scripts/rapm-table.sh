@@ -69,6 +69,10 @@ declare -A terms=(
   [both-replay]="$both --disc-replay 16 --disc-lr 1e-3"
   [both-paired]="$both $paired"
   [both-paired-l0.1]="$both01 $paired"
+  # adversarial variants tried at N = 1 (issue 22, item 3)
+  [absolute-l0.1]="--lambda-rel 0 --lambda-abs 0.1 $reg"
+  [both-l0.01]="--lambda-rel 0.01 --lambda-abs 0.01 $reg"
+  [both-l0.1-d2-replay16]="$both01 --disc-steps 2 --disc-replay 16"
 )
 
 # The distill flags of configuration NAME: its loss terms and its student.
@@ -214,7 +218,7 @@ farm_env() {
 
 case ${1:-all} in
   -h | --help | help) sed -n '2,/^set -euo/p' "$self" | sed '$d; s/^# \{0,1\}//' ;;
-  configs) for c in "${!terms[@]}"; do printf '%-18s %s\n' "$c" "$(flags_of "$c")"; done | sort ;;
+  configs) for c in "${!terms[@]}"; do printf '%-22s %s\n' "$c" "$(flags_of "$c")"; done | sort ;;
   jobs) job_lines ;;
   teacher) teacher_rows ;;
   run)
