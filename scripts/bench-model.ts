@@ -41,9 +41,14 @@ const wasmHeap = () =>
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
+/** f timed, and on wasm profiled for its peak bytes (on webgpu the replayed step's capture does not run under tf.profile). */
 async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; peak: number; value: T }> {
-  let value: T | undefined;
   const start = performance.now();
+  if (tf.getBackend() !== 'wasm') {
+    const value = await f();
+    return { ms: performance.now() - start, peak: NaN, value };
+  }
+  let value: T | undefined;
   const info = await tf.profile(async () => {
     value = await f();
   });
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
     forwardPeak = Math.max(forwardPeak, m.peak);
     if (r > 0) forward.push(m.ms);
   }
-  row('forward b1', 'sample', 1, onNull ? null : forwardPeak, median(forward), runs);
+  row('forward b1', 'sample', 1, Number.isFinite(forwardPeak) ? forwardPeak : null, median(forward), runs);
   tf.dispose([x, t, labels]);
 
   // One RAPM iteration (default: LoRA rank 8, both discriminators) on a random trajectory.
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
       if (i > 0) ms.push(m.value.ms);
     }
     trainer.dispose();
-    row('rapm iteration (LoRA)', 'lora', trainRows, onNull ? null : peak, median(ms), iterations);
+    row('rapm iteration (LoRA)', 'lora', trainRows, Number.isFinite(peak) ? peak : null, median(ms), iterations);
   }
   tf.dispose(Object.values(params));
   console.log(`\ntensors left: ${tf.memory().numTensors}`);

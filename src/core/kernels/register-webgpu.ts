@@ -19,6 +19,15 @@ import { rowSumKernel } from './row-sum';
  */
 const CONV_IM2COL_THRESHOLD = 'WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL';
 
+/**
+ * tfjs's webgpu backend runs an op on the CPU when all its inputs are small (< 1,000 elements) and
+ * not yet uploaded (`shouldExecuteOnCPU`): a diffusers attention block's q/k/v biases, concatenated
+ * in every pass, never reach the GPU that way, and reading them back inside a captured training
+ * step stops the replayed step (the capture refuses read-backs). With this flag off every op runs
+ * on the GPU. The flag is read at each call.
+ */
+const CPU_FORWARD = 'WEBGPU_CPU_FORWARD';
+
 export function registerWebGpuKernels(): void {
   const kernels = [
     ...groupNormKernels,
@@ -33,4 +42,5 @@ export function registerWebGpuKernels(): void {
     if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
   }
   tf.env().set(CONV_IM2COL_THRESHOLD, 0);
+  tf.env().set(CPU_FORWARD, false);
 }

@@ -323,9 +323,11 @@ function downsample(op: ResampleOp, net: Net, x: tf.Tensor4D): tf.Tensor4D {
   const y = conv(net, op.name, x);
   const [b, h, w, c] = y.shape;
   const o = net.cfg.downsamplePadding === 1 ? 0 : 1;
+  // 4-D views only: the slice's gradient is a pad of the same rank, and tfjs-webgpu's pad shader
+  // does not compile for rank 5 (it declares a vec5), so a 5-D view here broke training on WebGPU
   return y
-    .reshape([b, h / 2, 2, w / 2, 2 * c])
-    .slice([0, 0, o, 0, o * c], [b, h / 2, 1, w / 2, c])
+    .reshape([b * (h / 2), 2, w / 2, 2 * c])
+    .slice([0, o, 0, o * c], [b * (h / 2), 1, w / 2, c])
     .reshape([b, h / 2, w / 2, c]) as tf.Tensor4D;
 }
 
