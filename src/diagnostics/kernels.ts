@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setFusedKernels } from '../core/kernels/fused';
+import { diffusersGolden } from './diffusers-golden';
 import { setStepReplay } from '../core/rapm/replayed-step';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
@@ -506,6 +507,8 @@ const api = {
   unetForwardBackward,
   rapmIteration,
   numTensors: () => tf.memory().numTensors,
+  /** A diffusers golden fixture's forward and DDIM against diffusers' outputs (e2e/diffusers-golden-webgpu.spec.ts). */
+  diffusersGolden,
 };
 
 declare global {
