@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readDiffusersConfigs } from '../core/diffusers/folder';
 import { teacherIdentity } from '../core/io/bundle';
-import { backendLimits } from '../core/model-fit';
+import { backendLimits, type DeviceLimits } from '../core/model-fit';
 import type { TeacherModel } from '../core/rapm/teacher-model';
 import { bundleTeacher, diffusersTeacher } from '../core/teacher-load';
 import { paramCount } from '../core/nn/unet';
@@ -87,9 +87,17 @@ function diffusersExtras(files: DiffusersFolderFiles): Pick<TeacherInfo, 'schedu
   };
 }
 
-async function install(files: TeacherFiles, builtin: boolean): Promise<LoadedTeacher> {
-  // Validate, check the fit and hash before touching the current teacher: a bad file leaves it loaded.
-  const limits = backendLimits();
+/**
+ * The teacher of `files`: read and checked, checked to fit `limits` before any weight is decoded,
+ * hashed, with what the panel shows. Fresh tensors, the caller's; a bad file throws and allocates nothing.
+ */
+export async function teacherOfFiles(
+  files: TeacherFiles,
+  builtin: boolean,
+  limits: DeviceLimits = backendLimits(),
+): Promise<LoadedTeacher> {
+  // before any weight: a bad config throws here with nothing allocated
+  const extras = files.kind === 'diffusers' ? diffusersExtras(files) : {};
   const model =
     files.kind === 'bundle'
       ? await bundleTeacher(u8(files.bytes), limits)
@@ -98,19 +106,11 @@ async function install(files: TeacherFiles, builtin: boolean): Promise<LoadedTea
           files.name,
           limits,
         );
-  let extras: Partial<TeacherInfo> = {};
-  try {
-    if (files.kind === 'diffusers') extras = diffusersExtras(files);
-  } catch (e) {
-    tf.dispose(Object.values(model.params));
-    throw e;
-  }
-  if (current) tf.dispose(Object.values(current.params));
   const bytes =
     files.kind === 'bundle'
       ? files.bytes.byteLength
       : files.config.byteLength + files.scheduler.byteLength + files.weights.byteLength;
-  current = {
+  return {
     ...model,
     info: {
       name: model.config.name || (files.kind === 'bundle' ? files.fileName : files.name),
@@ -122,10 +122,18 @@ async function install(files: TeacherFiles, builtin: boolean): Promise<LoadedTea
       ...extras,
     },
   };
+}
+
+async function install(files: TeacherFiles, builtin: boolean): Promise<LoadedTeacher> {
+  // Validate, check the fit and hash before touching the current teacher: a bad file leaves it loaded.
+  const loaded = await teacherOfFiles(files, builtin);
+  if (current) tf.dispose(Object.values(current.params));
+  current = loaded;
   return current;
 }
 
-function storedFiles(stored: StoredTeacher): TeacherFiles {
+/** A stored teacher record as files to load. */
+export function storedTeacherFiles(stored: StoredTeacher): TeacherFiles {
   // Records stored before diffusers folders could be loaded have no `diffusers`: they are bundles.
   return stored.diffusers
     ? { kind: 'diffusers', name: stored.fileName, ...stored.diffusers, weights: stored.bytes }
@@ -161,7 +169,7 @@ export async function loadTeacherFiles(files: TeacherFiles): Promise<LoadedTeach
 export async function ensureTeacher(identity: TeacherModel['identity']): Promise<LoadedTeacher | null> {
   if (current?.identity.sha256 === identity.sha256) return current;
   const stored = await getTeacher();
-  if (stored?.identity.sha256 === identity.sha256) return install(storedFiles(stored), false);
+  if (stored?.identity.sha256 === identity.sha256) return install(storedTeacherFiles(stored), false);
   try {
     const builtin = await fetchPublic('teacher.safetensors', 'built-in teacher');
     const files: TeacherFiles = { kind: 'bundle', fileName: 'teacher.safetensors', bytes: builtin };
