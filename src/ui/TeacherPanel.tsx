@@ -150,11 +150,10 @@ export function TeacherPanel() {
         />
       </div>
       <div className="controls">
-        <label htmlFor={filesId}>
-          Load a diffusers model's files (config.json, scheduler_config.json, diffusion_pytorch_model.safetensors)
-        </label>
+        <label htmlFor={filesId}>Load a diffusers UNet's three files</label>
         <input
           id={filesId}
+          aria-describedby={`${filesId}-hint`}
           type="file"
           multiple
           accept=".json,.safetensors"
@@ -165,9 +164,12 @@ export function TeacherPanel() {
             picked(files);
           }}
         />
+        <small id={`${filesId}-hint`} className="hint">
+          config.json, scheduler_config.json and diffusion_pytorch_model.safetensors
+        </small>
       </div>
       <div className="controls">
-        <label htmlFor={folderId}>Load a diffusers model folder (a UNet2DModel folder or a saved pipeline)</label>
+        <label htmlFor={folderId}>Load a diffusers folder (a UNet folder or a saved pipeline)</label>
         <input
           id={folderId}
           type="file"
