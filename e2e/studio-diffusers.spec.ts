@@ -2,13 +2,15 @@
  * A diffusers UNet2DModel folder as the studio's teacher, end to end in the browser (wasm, real
  * IndexedDB): pick the folder of a fixture made by diffusers 0.25 (unconditional, 1 x 32 x 32,
  * prediction `sample`), see its architecture, refuse three bad folders with typed errors while it
- * stays loaded, generate shards from it at guidance 1, train a few iterations, reload and resume
+ * stays loaded, load it as loose files and as a saved pipeline, preview it and generate shards from
+ * it at guidance 1, train a few iterations, reload and resume
  * (the teacher comes back from IndexedDB), then export the student as a diffusers folder and check
  * its files in Node against the teacher's config and weights.
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { readDiffusersConfigs } from '../src/core/diffusers/folder';
 import { parseSafetensorsHeader } from '../src/core/io/safetensors';
 import { diffusersTeacherHash } from '../src/core/teacher-load';
@@ -156,7 +158,7 @@ test('bad folders are refused with typed errors and the loaded teacher stays', a
   await expectTeacherKept();
 });
 
-test('the same folder dropped as loose files loads (the error clears)', async () => {
+test('the same model loads as dropped loose files and as a saved pipeline folder', async () => {
   await dropFiles([
     { name: 'config.json', bytes: CONFIG },
     { name: 'scheduler_config.json', bytes: SCHEDULER },
@@ -166,9 +168,36 @@ test('the same folder dropped as loose files loads (the error clears)', async ()
   await expect(page.getByTestId('teacher-name')).toHaveText('diffusers-unet2d');
   await expect(page.getByTestId('teacher-sha256')).toHaveAttribute('title', sha256);
   await expect(page.getByTestId('teacher-error')).toHaveCount(0);
+  // a saved pipeline's folder: unet/ and scheduler/ inside (and a vae/ that is not read)
+  const pipeline = join(mkdtempSync(join(tmpdir(), 'rapm-pipeline-')), 'my-ddpm');
+  for (const [dir, file, bytes] of [
+    ['unet', 'config.json', CONFIG],
+    ['unet', 'diffusion_pytorch_model.safetensors', WEIGHTS],
+    ['scheduler', 'scheduler_config.json', SCHEDULER],
+    ['vae', 'config.json', new TextEncoder().encode('not read')],
+  ] as const) {
+    mkdirSync(join(pipeline, dir), { recursive: true });
+    writeFileSync(join(pipeline, dir, file), bytes);
+  }
+  writeFileSync(join(pipeline, 'model_index.json'), '{}');
+  await page.getByLabel('Load a diffusers folder').setInputFiles(pipeline);
+  await expect(page.getByTestId('teacher-name')).toHaveText('my-ddpm');
+  await expect(page.getByTestId('teacher-sha256')).toHaveAttribute('title', sha256);
+  rmSync(dirname(pipeline), { recursive: true });
   // back to the named folder for the rest
   await page.getByLabel('Load a diffusers folder').setInputFiles(DIR);
   await expectTeacherKept();
+});
+
+test('previews the unconditional teacher at guidance 1', async () => {
+  await page.getByLabel('Model', { exact: true }).selectOption('teacher');
+  await expect(page.getByLabel('Teacher guidance')).toBeDisabled();
+  await expect(page.getByLabel('Teacher guidance')).toHaveValue('1');
+  await page.getByLabel('Count').fill('2');
+  await page.getByLabel('Teacher steps').fill('2');
+  await page.getByRole('button', { name: 'Generate preview' }).click();
+  await expect(page.getByTestId('preview-timing')).toContainText(/teacher, 2 steps: [\d.]+ ms\/image/);
+  await expect(page.getByTestId('preview-grid')).toBeVisible();
 });
 
 test('generates shards from the unconditional teacher at guidance 1', async () => {
