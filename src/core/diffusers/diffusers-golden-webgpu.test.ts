@@ -14,7 +14,7 @@ import { goldenForward, goldenTrajectory, GOLDEN_FIXTURES, loadGolden } from '..
 import { WEBGPU_FORWARD_TOLERANCE, WEBGPU_TRAJECTORY_TOLERANCE } from './golden';
 
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-// The tolerances and why: core/diffusers/golden.ts. The browser's check (in CI): e2e/diffusers-golden-webgpu.spec.ts.
+// The tolerances and why: core/diffusers/golden.ts. The browser's check (in CI): e2e/diffusers-golden.spec.ts.
 
 describe.runIf(existsSync(ICD) && process.env.RAPM_WEBGPU_GOLDEN === '1')(
   'diffusers fixtures on webgpu (Dawn on SwiftShader)',
