@@ -1,6 +1,6 @@
 /**
- * npx tsx scripts/bench-checkpoint.ts [--backend wasm|webgpu] [--adapter null|gpu] [--iterations 20]
- *                                     [--checkpoints 5] [--seconds 15]
+ * npm run bench:checkpoint -- [--backend wasm|webgpu] [--adapter null|gpu] [--iterations 20]
+ *                             [--checkpoints 5] [--seconds 15]
  *
  * What a checkpoint costs beside training, LoRA and full fine-tuning, on the built-in teacher and
  * shards (default RAPM settings otherwise, batch 1): in Node on `--backend` (tfjs wasm, or tfjs

@@ -1,5 +1,5 @@
 /**
- * npx tsx scripts/bench-dispatches.ts [--port 4176] [--iterations 3] [--no-build] [--unet-only] [--fused-only]
+ * npm run bench:dispatches -- [--port 4176] [--iterations 3] [--no-build] [--unet-only] [--fused-only]
  *   [--only kernels|studio]
  *
  * Real GPU dispatches per step on tfjs's webgpu backend in Chromium, launched as the e2e tests

@@ -1,5 +1,5 @@
 /**
- * npx tsx scripts/bench-threads.ts [--port 4177] [--rounds 2] [--warmup 3] [--window 20] [--no-build]
+ * npm run bench:threads -- [--port 4177] [--rounds 2] [--warmup 3] [--window 20] [--no-build]
  *
  * Training speed of tfjs-wasm's threaded build against its single-thread build, in the studio
  * page: builds the app and serves it cross-origin isolated (vite preview, COOP/COEP), so the

@@ -3,7 +3,7 @@
 # (npm run bench, UNet rows) and in PyTorch (scripts/torch-unet-bench.py), one thread each,
 # alternating ROUNDS times so both see the same machine load. Needs Debian's PyTorch
 # (apt-get install python3-torch) under /usr/bin/python3; CI does not run this.
-#   bash scripts/cpu-vs-torch.sh [ROUNDS] [BATCHES]
+#   npm run bench:torch -- [ROUNDS] [BATCHES]   (bash scripts/cpu-vs-torch.sh [ROUNDS] [BATCHES])
 set -euo pipefail
 rounds=${1:-3}
 batches=${2:-1,8,32}

@@ -3,7 +3,7 @@
  *
  * Fewer-slot shards cut out of stored ones, without running the teacher. `npm run trajectories`
  * runs one trailing DDIM grid of N*M steps per trajectory and keeps the points at the coarse
- * boundaries and one fine step past each (src/core/trajectories.ts). With N*M unchanged (N = 4,
+ * boundaries and one fine step past each (src/core/rapm/trajectories.ts). With N*M unchanged (N = 4,
  * M = 8 -> N = 2, M = 16 or N = 1, M = 32) the fine grid is the same 32 steps, so every point an
  * N' = 2 or 1 shard holds is already in the N = 4 shard: the same initial noise, the same 32 guided
  * steps, a subset of the kept points. The output shards are written (same file names, seeds,

@@ -379,11 +379,28 @@ def make(spec, out_root, torch, UNet2DModel, schedulers):
     print(f"{spec['name']}: {params} parameters, files {sizes}, ddim timesteps {ddim.timesteps.tolist()}")
 
 
+def write_full_size(name, out, torch, UNet2DModel, DDPMScheduler):
+    """A realistic-size model folder with random weights (the benchmarks' 36M model; nothing is compared)."""
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    model = UNet2DModel(**SHAPE_CONFIGS[name]).eval()
+    randomise(model, torch, seed=1)
+    model.save_config(out)
+    DDPMScheduler(num_train_timesteps=1000, beta_schedule='linear', clip_sample=True).save_config(out)
+    with torch.no_grad():
+        tensors = [f32(k, v.numpy()) for k, v in model.state_dict().items()]
+    write_safetensors(os.path.join(out, 'diffusion_pytorch_model.safetensors'), tensors, {'format': 'pt'})
+    print(f'{out}: {name}, {sum(p.numel() for p in model.parameters())} parameters')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--diffusers-src', required=True, help="diffusers v0.25.0's src/ folder")
     parser.add_argument('--hub-src', required=True, help="huggingface_hub v0.19.4's src/ folder")
     parser.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'e2e', 'fixtures', 'diffusers'))
+    parser.add_argument('--full-size', choices=sorted(SHAPE_CONFIGS),
+                        help='instead of the fixtures, write this realistic config with random F32 weights and a '
+                             'DDPMScheduler config into --out (a model folder for benchmarks; not committed)')
     args = parser.parse_args()
     setup_imports(os.path.abspath(args.diffusers_src), os.path.abspath(args.hub_src))
     import torch
@@ -394,6 +411,9 @@ def main():
     assert diffusers.__version__ == '0.25.0', diffusers.__version__
     torch.set_num_threads(1)
     schedulers = {'DDIMScheduler': DDIMScheduler, 'DDPMScheduler': DDPMScheduler}
+    if args.full_size:
+        write_full_size(args.full_size, os.path.abspath(args.out), torch, UNet2DModel, DDPMScheduler)
+        return
     for spec in MODELS:
         make(spec, os.path.abspath(args.out), torch, UNet2DModel, schedulers)
     write_shapes(os.path.abspath(args.out), UNet2DModel)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copied to farm/run.sh by scripts/farm-pack.sh. On the many-core machine, from the repo root:
+# Copied to farm/run.sh by `bash scripts/pack.sh farm`. On the many-core machine, from the repo root:
 #   bash farm/run.sh JOBS...
 # Each JOBS file holds one shell command per line; each may use $NODE (the node binary), $F (the
 # folder of the bundles: $F/distill.mjs, $F/eval.mjs, $F/trajectories.mjs) and $W (a work folder).

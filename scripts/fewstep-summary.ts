@@ -1,7 +1,7 @@
 /**
  * npx tsx scripts/fewstep-summary.ts [docs/results-fewstep.jsonl]
  *
- * Markdown tables from the rows of scripts/fewstep-table.sh: the teacher's DDIM rows, each student's
+ * Markdown tables from the rows of scripts/rapm-table.sh: the teacher's DDIM rows, each student's
  * learning curve on fresh seeds (FID / class accuracy to real digits and FID to the teacher's 32-step
  * samples, every export), mean +- sd over seeds where there are several, and the studio's held-out
  * validation curve of the same runs (64 trajectories: RMSE to the teacher's end point, FID, accuracy).

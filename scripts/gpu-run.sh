@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copied to gpu/run.sh by scripts/gpu-pack.sh. Run on the GPU machine from the repo root:
+# Copied to gpu/run.sh by `bash scripts/pack.sh gpu`. Run on the GPU machine from the repo root:
 #   bash gpu/run.sh [teacher-train options, e.g. --steps 300 --batch 64]
 # Installs the Vulkan loader from gpu/vk, unpacks Node and dawn.node into /tmp, shows what the
 # machine offers, then runs the steps in STEPS. Every step prints what it found, so one run tells

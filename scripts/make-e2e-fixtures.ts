@@ -17,7 +17,7 @@ import type { ModelConfig } from '../src/core/model-config';
 import { initUnetParams, type Params } from '../src/core/nn/unet';
 import { tinyModelConfig } from '../src/core/tiny-model-config';
 import { gaussian } from '../src/core/random';
-import { generateTrajectories } from '../src/core/trajectories';
+import { generateTrajectories } from '../src/core/rapm/trajectories';
 import { useWasmBackend } from '../src/node/backend';
 
 const OUT = join('e2e', 'fixtures');

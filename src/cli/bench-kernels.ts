@@ -1,5 +1,5 @@
 /**
- * npx tsx src/cli/bench-kernels.ts [--batch 32] [--forward-only] [--top 30]
+ * npm run bench:kernels -- [--batch 32] [--forward-only] [--top 30]
  *
  * Where one UNet training step's time goes on tfjs-wasm: every kernel of a forward+backward pass
  * (MNIST UNet, the loss of `npm run bench`) timed by this process's CPU time, summed by kernel
@@ -14,7 +14,7 @@ import { num, parseCli } from '../node/args';
 import { useBackend } from '../node/backend';
 import { fmt, medianTimes } from '../node/bench-unet';
 
-const args = parseCli('npx tsx src/cli/bench-kernels.ts [options]', {
+const args = parseCli('npm run bench:kernels -- [options]', {
   batch: { type: 'string', default: '32', help: 'UNet batch size' },
   'forward-only': { type: 'boolean', help: 'profile the forward pass alone' },
   top: { type: 'string', default: '30', help: 'kernel + shape rows to list' },

@@ -1,5 +1,5 @@
 /**
- * tsx src/cli/bench-trajectories.ts -- [--backend wasm] [--batches 16,64] [--runs 3]
+ * npm run bench:trajectories -- [--backend wasm] [--batches 16,64] [--runs 3]
  *
  * Throughput of the trajectory generator on the built-in MNIST UNet (random weights: speed does
  * not depend on them) with the built-in shard settings: N = 4 slots of M = 8 teacher steps,
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../core/model-config';
 import { MNIST_UNET, initUnetParams, unetFlops, type Params } from '../core/nn/unet';
-import { generateTrajectories } from '../core/trajectories';
+import { generateTrajectories } from '../core/rapm/trajectories';
 import { num, parseCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 
@@ -68,7 +68,7 @@ export async function benchTrajectories(batches: number[], runs: number): Promis
 }
 
 async function main(): Promise<void> {
-  const args = parseCli('tsx src/cli/bench-trajectories.ts -- [options]', {
+  const args = parseCli('npm run bench:trajectories -- [options]', {
     backend: { type: 'string', default: 'wasm', help: 'tfjs backend: wasm, webgpu (needs npm package webgpu) or cpu' },
     batches: { type: 'string', default: '16,64', help: 'comma-separated batch sizes' },
     runs: { type: 'string', default: '3', help: 'timed runs per batch size (median reported)' },

@@ -1,5 +1,5 @@
 /**
- * tsx src/cli/bench-webgpu.ts -- [--backend webgpu] [--batches 1,8,32,128] [--runs 5] [--matmul 2048]
+ * npm run bench:webgpu -- [--backend webgpu] [--batches 1,8,32,128] [--runs 5] [--matmul 2048]
  *
  * Throughput of the built-in MNIST UNet on one tfjs backend: forward and forward+backward
  * (gradients of all parameters, what a training step costs before the optimiser), images/s and
@@ -13,7 +13,7 @@ import { parseBackend, useBackend } from '../node/backend';
 import { MNIST_UNET, unetFlops } from '../core/nn/unet';
 import { WARMUPS, fmt, matMulGflops, printUnetTable } from '../node/bench-unet';
 
-const args = parseCli('tsx src/cli/bench-webgpu.ts -- [options]', {
+const args = parseCli('npm run bench:webgpu -- [options]', {
   backend: { type: 'string', default: 'webgpu', help: 'tfjs backend: webgpu, wasm or cpu' },
   batches: { type: 'string', default: '1,8,32,128', help: 'comma-separated batch sizes' },
   runs: { type: 'string', default: '5', help: 'timed runs per figure (median reported)' },

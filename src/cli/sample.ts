@@ -1,28 +1,32 @@
 /**
- * npm run sample -- --model FILE --steps 4 --guidance 2 --seed 0 --per-class 8 --out grid.png [--spacing trailing]
+ * npm run sample -- --model FILE|DIR --steps 4 --guidance 2 --seed 0 --per-class 8 --out grid.png [--spacing trailing]
  *
- * DDIM samples of a model bundle as one PNG grid, one row per class. Sample j of class c uses
+ * DDIM samples of a model bundle or a diffusers folder as one PNG grid, one row per class. Sample j of class c uses
  * seed * 1e6 + c * perClass + j, so the same flags draw the same grid for any model: a teacher
  * and its student can be compared tile by tile. A distilled student (a bundle that records
  * `studentTimesteps`) samples by default on the grid it was trained on, at guidance 1; --steps
  * or --spacing pick another grid.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { sampleModel } from '../core/diffusion/model-sampling';
+import { loadTeacherPath } from '../node/teacher-file';
 import { SamplerInputError } from '../core/diffusion/sampler';
 import { TimestepGridError, type TimestepSpacing } from '../core/diffusion/timesteps';
 import { GridError, tileGrid } from '../core/grid';
 import { FormatError } from '../core/io/errors';
-import { loadModelBundle } from '../core/io/bundle';
 import { num, parseCli, runCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 import { encodePng } from '../node/png';
 import { Progress } from '../node/progress';
 
 const args = parseCli('npm run sample -- --model FILE [options]', {
-  model: { type: 'string', default: 'public/teacher.safetensors', help: 'model bundle (teacher or merged student)' },
+  model: {
+    type: 'string',
+    default: 'public/teacher.safetensors',
+    help: 'a model bundle (teacher or merged student) or a diffusers UNet2DModel folder (teacher or exported student)',
+  },
   steps: { type: 'string', help: "DDIM steps (default: a student's own grid, else 4)" },
   guidance: {
     type: 'string',
@@ -50,14 +54,16 @@ async function main(): Promise<void> {
   }
   const perClass = num(args['per-class'], 'per-class');
   const seed = num(args.seed, 'seed');
-  const { config, params } = loadModelBundle(await readFile(String(args.model)));
+  const { config, params } = await loadTeacherPath(String(args.model));
   const ownGrid = args.steps === undefined && args.spacing === undefined ? config.studentTimesteps : undefined;
   const steps = ownGrid ? ownGrid.length : num(args.steps ?? '4', 'steps');
-  const guidance = num(args.guidance ?? (config.studentTimesteps ? '1' : '3'), 'guidance');
+  const guidance = num(args.guidance ?? (config.studentTimesteps || config.numClasses === 0 ? '1' : '3'), 'guidance');
   console.error(
     `grid: ${ownGrid ? `the student's own, [${ownGrid}]` : `${steps} ${spacing} steps`}, guidance ${guidance}`,
   );
-  const total = config.numClasses * perClass;
+  // an unconditional model (numClasses 0) draws one row of label 0
+  const rows = Math.max(1, config.numClasses);
+  const total = rows * perClass;
   const seeds = Array.from({ length: total }, (_, k) => seed * 1_000_000 + k);
   const labels = Array.from({ length: total }, (_, k) => Math.floor(k / perClass));
   const progress = new Progress(total, 'img');
@@ -78,7 +84,9 @@ async function main(): Promise<void> {
   const out = String(args.out);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, encodePng(image));
-  console.log(`wrote ${out}: ${config.numClasses} classes x ${perClass}, ${image.width}x${image.height} px`);
+  console.log(
+    `wrote ${out}: ${config.numClasses || 'no'} classes, ${rows} x ${perClass}, ${image.width}x${image.height} px`,
+  );
 }
 
 await runCli(main, [FormatError, SamplerInputError, TimestepGridError, GridError]);

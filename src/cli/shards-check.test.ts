@@ -11,31 +11,21 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../core/model-config';
-import { initUnetParams, type UNetConfig } from '../core/nn/unet';
+import { initUnetParams } from '../core/nn/unet';
+import { tinyModelConfig } from '../core/tiny-model-config';
 import { saveModelBundle, shardTeacher } from '../core/io/bundle';
 import { readShard, validateShard } from '../core/io/shards';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const UNET: UNetConfig = {
+// 28x28 like MNIST, which is what the documented Python writer writes; one thin level keeps it fast.
+const CONFIG: ModelConfig = tinyModelConfig('doc-teacher', 10, {
   imageSize: 28,
-  inChannels: 1,
   baseChannels: 4,
   channelMults: [1],
-  resBlocksPerLevel: 1,
-  attentionLevels: [],
-  numClasses: 10,
   groups: 2,
-};
-const CONFIG: ModelConfig = {
-  name: 'doc-teacher',
-  architecture: 'unet',
-  unet: UNET,
-  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  prediction: 'epsilon',
-  data: { channels: 1, height: 28, width: 28, range: [-1, 1] },
-  numClasses: 10,
-};
+});
+const UNET = CONFIG.unet;
 
 function pythonWriterFromDocs(): string {
   const doc = readFileSync(join(here, '../../docs/shard-format.md'), 'utf8');
@@ -84,6 +74,23 @@ describe('shard format docs and shards:check', () => {
     // The last point of each placeholder trajectory is the blank image (-1) in NCHW order.
     expect(shard.positions.subarray(4 * 784, 5 * 784).every((x) => Math.abs(x + 1) < 1e-6)).toBe(true);
     expect(shard.meta.provenance).toEqual({ writer: 'docs/shard-format.md example' });
+  });
+
+  it('the writer in the docs is scripts/shard_writer.py, which scripts/diffusers-trajectories.py imports', () => {
+    expect(pythonWriterFromDocs()).toBe(readFileSync(join(here, '../../scripts/shard_writer.py'), 'utf8'));
+  });
+
+  it('shards:check --model takes a diffusers folder: the Python-written fixture passes, another teacher fails', () => {
+    const fixtures = join(here, '../../e2e/fixtures');
+    const shard = join(fixtures, 'diffusers-python/cond-28-attn-w2.safetensors');
+    const ok = checkCli('--model', join(fixtures, 'diffusers/cond-28-attn'), shard);
+    expect(ok.status, ok.out).toBe(0);
+    expect(ok.out).toMatch(
+      /cond-28-attn-w2\.safetensors\s+ok\s+2\s+4\s+8\s+31\s+1x28x28\s+F32\s+yes\s+yes\s+2\s+cond-28-attn@/,
+    );
+    const other = checkCli('--model', join(fixtures, 'diffusers/uncond-32-rgb'), shard);
+    expect(other.status, other.out).toBe(1);
+    expect(other.out).toContain('FAILED [teacher-mismatch]');
   });
 
   it('shards:check prints a line per file and fails on any bad one', () => {

@@ -1,7 +1,9 @@
 /**
- * npm run shards:check -- [--teacher model.safetensors] FILES...
+ * npm run shards:check -- [--model DIR|FILE] FILES...
  * Validates trajectory shards (docs/shard-format.md): one table line per file, or its error.
- * With --teacher, each shard must also come from that model bundle. Exits 1 if any file fails.
+ * With --model (a diffusers UNet2DModel folder or a model bundle; --teacher FILE is the older
+ * name), each shard must also come from that model. Exits 1 if any file fails. No weights are
+ * decoded: the check needs the model's identity and config only.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -9,8 +11,11 @@ import { parseArgs } from 'node:util';
 import { shardTeacher } from '../core/io/bundle';
 import { FormatError } from '../core/io/errors';
 import { validateShard, type ShardSummary, type ShardTeacher } from '../core/io/shards';
+import { diffusersShardTeacher } from '../core/teacher-load';
+import { readDiffusersFolder } from '../node/diffusers-folder';
+import { isModelFolder } from '../node/teacher-file';
 
-const USAGE = 'usage: npm run shards:check -- [--teacher model.safetensors] SHARD.safetensors...';
+const USAGE = 'usage: npm run shards:check -- [--model DIR|model.safetensors] SHARD.safetensors...';
 
 const COLUMNS = [
   'file',
@@ -48,10 +53,13 @@ function row(file: string, s: ShardSummary): string[] {
 }
 
 async function main(): Promise<number> {
-  let values: { teacher?: string };
+  let values: { teacher?: string; model?: string };
   let files: string[];
   try {
-    const parsed = parseArgs({ options: { teacher: { type: 'string' } }, allowPositionals: true });
+    const parsed = parseArgs({
+      options: { teacher: { type: 'string' }, model: { type: 'string' } },
+      allowPositionals: true,
+    });
     values = parsed.values;
     files = parsed.positionals;
   } catch (e) {
@@ -63,14 +71,17 @@ async function main(): Promise<number> {
     return 2;
   }
   let teacher: ShardTeacher | undefined;
-  if (values.teacher) {
+  const model = values.model ?? values.teacher;
+  if (model) {
     try {
-      teacher = await shardTeacher(readFileSync(values.teacher));
+      teacher = isModelFolder(model)
+        ? await readDiffusersFolder(model).then((f) => diffusersShardTeacher(f.files, f.name))
+        : await shardTeacher(readFileSync(model));
     } catch (e) {
-      console.error(`cannot use --teacher ${values.teacher}: ${(e as Error).message}`);
+      console.error(`cannot use --model ${model}: ${(e as Error).message}`);
       return 2;
     }
-    console.log(`teacher ${teacher.identity.name} sha256 ${teacher.identity.sha256}`);
+    console.log(`teacher ${teacher!.identity.name} sha256 ${teacher!.identity.sha256}`);
   }
 
   const table: string[][] = [COLUMNS];

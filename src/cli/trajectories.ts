@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { TimestepGridError } from '../core/diffusion/timesteps';
 import { FormatError } from '../core/io/errors';
 import type { FloatDtype } from '../core/io/shards';
-import { TrajectoryRequestError } from '../core/trajectories';
+import { TrajectoryRequestError } from '../core/rapm/trajectories';
 import { num, parseCli, runCli } from '../node/args';
 import { parseBackend, useBackend } from '../node/backend';
 import { Progress } from '../node/progress';

@@ -31,8 +31,13 @@ export interface DeviceLimits {
 /** What the model is for: sampling only (trajectories, previews), or training a LoRA or fully fine-tuned student. */
 export type FitUse = 'sample' | 'lora' | 'full';
 
-/** Largest activations assumed alive at once during a forward and backward pass. */
-export const ACTIVATION_COPIES = 48;
+/**
+ * Largest activations (per row of a pass) assumed alive at once: a forward pass, and a training
+ * iteration, whose backward keeps every intermediate. Measured with `npm run bench:model` on
+ * tfjs-wasm's heap high-water mark (docs/benchmarks.md, "Any model"): a default RAPM LoRA iteration
+ * held 56 per row for the MNIST teacher and 122 for the 36M DDPM CIFAR-10 UNet; forward passes 29-64.
+ */
+export const ACTIVATION_COPIES = { sample: 64, train: 128 } as const;
 
 /** tfjs-wasm's heap maximum (65536 pages of 64 KiB: wasm32). */
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
@@ -82,7 +87,7 @@ export function modelFootprint(network: Network, use: FitUse, rows: number): Foo
   const stateCopies = use === 'full' ? 6 : use === 'lora' ? 2 : 1;
   return {
     largest: { bytes: 4 * largest.elements, what: largest.what },
-    totalBytes: 4 * (stateCopies * params + ACTIVATION_COPIES * activation),
+    totalBytes: 4 * (stateCopies * params + ACTIVATION_COPIES[use === 'sample' ? 'sample' : 'train'] * activation),
   };
 }
 
@@ -106,6 +111,13 @@ export function checkModelFits(network: Network, limits: DeviceLimits, use: FitU
   return f;
 }
 
+/** What the WebGPU device can hold in all, where it is known (WebGPU does not say; Dawn's null backend: 512 MiB). */
+let webGpuMemoryBytes: number | undefined;
+
+export function setWebGpuMemoryBytes(bytes: number | undefined): void {
+  webGpuMemoryBytes = bytes;
+}
+
 /**
  * The current tfjs backend's limits: a WebGPU device's buffer limits, tfjs-wasm's heap, nothing
  * known for the others (`memoryBytes` may be given for them, e.g. the host's memory for cpu).
@@ -119,7 +131,7 @@ export function backendLimits(memoryBytes?: number): DeviceLimits {
         backend,
         maxBufferSize: device.limits.maxBufferSize,
         maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
-        memoryBytes,
+        memoryBytes: memoryBytes ?? webGpuMemoryBytes,
       };
     }
   }

@@ -11,6 +11,7 @@
  */
 import { loadDiffusersModel, readDiffusersConfigs, type DiffusersFiles } from './diffusers/folder';
 import { loadModelBundle, readModelConfig, shardTeacher } from './io/bundle';
+import type { ShardTeacher } from './io/shards';
 import { modelNetwork } from './model';
 import { checkModelFits, type DeviceLimits } from './model-fit';
 import type { TeacherModel } from './rapm/teacher-model';
@@ -30,6 +31,12 @@ export async function diffusersTeacherHash(files: DiffusersFiles): Promise<strin
     at += p.byteLength + (i < 2 ? 1 : 0);
   });
   return hex(await crypto.subtle.digest('SHA-256', message));
+}
+
+/** What a shard is checked against for a diffusers folder: its identity and sampling config (no weights decoded). */
+export async function diffusersShardTeacher(files: DiffusersFiles, name?: string): Promise<ShardTeacher> {
+  const { sampling } = readDiffusersConfigs(files, name);
+  return { config: sampling, identity: { name: sampling.name, sha256: await diffusersTeacherHash(files) } };
 }
 
 /** A diffusers folder's teacher; `name` is its identity's name (the folder's, by default diffusers-unet2d). */

@@ -13,7 +13,7 @@ import { setStepReplay } from '../core/rapm/replayed-step';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
 import type { ModelConfig } from '../core/model-config';
-import { tinyModelConfig } from '../core/tiny-model-config';
+import { TINY_ATTENTION, tinyModelConfig } from '../core/tiny-model-config';
 import { selfAttention } from '../core/nn/attention';
 import { conditioning } from '../core/nn/conditioning';
 import { groupNorm } from '../core/nn/group-norm';
@@ -33,9 +33,9 @@ export interface Check {
 
 /** A tiny UNet with attention, so every GroupNorm variant and the attention path run. */
 const TINY: ModelConfig = tinyModelConfig('kernel-diagnostics', 3, {
+  ...TINY_ATTENTION,
   imageSize: 4,
   baseChannels: 4,
-  attentionLevels: [1],
   groups: 2,
 });
 const TINY_GEOMETRY: TrajectoryGeometry = { coarseTimesteps: [999, 499], deltaTimesteps: [874, 374], guidance: 2 };

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { installWasmKernels } from '../core/kernels/wasm-kernels';
+import { setWebGpuMemoryBytes } from '../core/model-fit';
 
 export type NodeBackend = 'wasm' | 'webgpu' | 'cpu';
 export const NODE_BACKENDS: readonly NodeBackend[] = ['wasm', 'webgpu', 'cpu'];
@@ -35,6 +36,12 @@ export function parseBackend(name: string): NodeBackend {
 }
 
 /** Sets the tfjs backend and returns a one-line description of it (with the GPU adapter for webgpu). */
+/** What Dawn's null backend lets a device allocate in all (a fixed budget; measured: 512 MiB of 16 MiB buffers). */
+export const DAWN_NULL_MEMORY_BYTES = 512 * 2 ** 20;
+
+/** Whether DAWN_OPTIONS selects Dawn's null backend (host cost only, no GPU work). */
+export const onDawnNull = () => dawnOptions().includes('backend=null');
+
 export async function useBackend(name: NodeBackend): Promise<string> {
   if (name === 'wasm') return useWasmBackend();
   if (name === 'cpu') {
@@ -96,6 +103,8 @@ async function useWebGpuBackend(): Promise<string> {
     );
   }
   await tf.ready();
+  // the null backend's device holds a fixed budget, so a model past it is refused before allocation
+  setWebGpuMemoryBytes(onDawnNull() ? DAWN_NULL_MEMORY_BYTES : undefined);
   const { vendor, architecture, device, description } = adapter.info;
   return `webgpu (Dawn): vendor '${vendor}', architecture '${architecture}', device '${device}', description '${description}'`;
 }

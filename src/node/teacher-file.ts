@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
 import { backendLimits } from '../core/model-fit';
 import type { TeacherModel } from '../core/rapm/teacher-model';
 import { bundleTeacher, diffusersTeacher } from '../core/teacher-load';
@@ -22,7 +23,8 @@ export function isModelFolder(path: string): boolean {
 
 /** The teacher at `path`, fresh tensors owned by the caller. */
 export async function loadTeacherPath(path: string): Promise<TeacherModel> {
-  const limits = backendLimits(totalmem());
+  // a WebGPU device's memory is its own (known on Dawn's null backend only), not the host's
+  const limits = backendLimits(tf.getBackend() === 'webgpu' ? undefined : totalmem());
   if (isModelFolder(path)) {
     const folder = await readDiffusersFolder(path);
     return diffusersTeacher(folder.files, folder.name, limits);

@@ -7,11 +7,11 @@ import { loadModelBundle, saveModelBundle, shardTeacher, teacherIdentity } from 
 import { readShard } from '../core/io/shards';
 import type { ModelConfig } from '../core/model-config';
 import { initUnetParams } from '../core/nn/unet';
-import { tinyModelConfig } from '../core/tiny-model-config';
-import { generateTrajectories } from '../core/trajectories';
+import { TINY_ATTENTION, tinyModelConfig } from '../core/tiny-model-config';
+import { generateTrajectories } from '../core/rapm/trajectories';
 import { ShardDirError, writeShardDir, type ShardDirOptions, type ShardManifest } from './trajectory-shards';
 
-const config: ModelConfig = tinyModelConfig('tiny-teacher', 3, { attentionLevels: [1] });
+const config: ModelConfig = tinyModelConfig('tiny-teacher', 3, TINY_ATTENTION);
 
 let dir: string;
 let teacherBytes: Uint8Array;

@@ -24,7 +24,7 @@ import {
   type ShardTeacher,
   type TeacherIdentity,
 } from '../core/io/shards';
-import { generateTrajectories, trajectoryMeta } from '../core/trajectories';
+import { generateTrajectories, trajectoryMeta } from '../core/rapm/trajectories';
 
 export const MANIFEST_FORMAT = 'rapm-studio/shard-manifest';
 /** Seeds are seed * SEED_STRIDE + k; shards store int32 seeds, so seed * SEED_STRIDE + count must stay below 2^31. */

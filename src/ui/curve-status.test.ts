@@ -116,4 +116,37 @@ describe('curveStatus', () => {
       'Validation RMSE to the teacher 0.200 at iteration 300 (best 0.170 at iteration 200); the teacher DDIM 4 steps is at 0.180.',
     );
   });
+
+  it('says when the held-out FID turns up while the RMSE to the teacher still falls (the few-step drift)', () => {
+    const point = (iteration: number, rmse: number, fid: number): ValidationPoint => ({
+      iteration,
+      rmse,
+      fid,
+      accuracy: 0.97,
+      ms: 5,
+    });
+    const input = (fids: number[]) =>
+      run(
+        600,
+        () => 1,
+        () => 0,
+        () => 0,
+        fids.map((f, i) => point(100 * (i + 1), 0.3 - 0.02 * i, f)),
+      );
+    // docs/results-fewstep.md, N = 2 with both discriminators: 30.3 at 300, then 32.1 and 33.0
+    const lines = curveStatus(input([45, 34, 30.3, 31, 32.1, 33.0]));
+    expect(lines.at(-1)).toBe(
+      'Held-out FID has turned up: 33.0 at iteration 600, from 30.3 at iteration 300, while the RMSE to the teacher ' +
+        'still falls: the student copies the teacher more closely but moves away from real images. The export at ' +
+        'iteration 300 may be the better student.',
+    );
+    // within 5% of the best, or only the last point up: noise, nothing said
+    for (const fids of [
+      [45, 34, 30.3, 31, 31.5],
+      [45, 34, 30.3, 30.5, 33.0],
+      [45, 40, 35],
+    ]) {
+      expect(curveStatus(input(fids)).some((l) => l.startsWith('Held-out FID'))).toBe(false);
+    }
+  });
 });

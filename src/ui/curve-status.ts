@@ -97,7 +97,33 @@ function validationLine(points: readonly ValidationPoint[], references: readonly
   return `${line}.`;
 }
 
-/** At most one sentence each about the heads, the student loss and validation. */
+/** A held-out FID this far above its best, at the last two points, counts as turned up. */
+export const FID_TURN_UP = 0.05;
+
+/**
+ * The drift docs/results-fewstep.md measured: the student keeps getting closer to the teacher
+ * (RMSE falls, so the best checkpoint keeps moving) while its held-out FID to real digits turns up.
+ * Said when the last two FID points both sit more than FID_TURN_UP above the best one before them.
+ */
+function fidLine(points: readonly ValidationPoint[]): string | null {
+  const scored = points.filter((p): p is ValidationPoint & { fid: number } => p.fid !== null && Number.isFinite(p.fid));
+  if (scored.length < 3) return null;
+  const last = scored[scored.length - 1];
+  const before = scored[scored.length - 2];
+  const best = scored.slice(0, -2).reduce((b, p) => (p.fid < b.fid ? p : b));
+  if (!(before.fid > best.fid * (1 + FID_TURN_UP) && last.fid > best.fid * (1 + FID_TURN_UP))) return null;
+  const rmseFell = last.rmse < best.rmse;
+  return (
+    `Held-out FID has turned up: ${last.fid.toFixed(1)} at iteration ${last.iteration}, from ${best.fid.toFixed(1)} ` +
+    `at iteration ${best.iteration}` +
+    (rmseFell
+      ? ', while the RMSE to the teacher still falls: the student copies the teacher more closely but moves away ' +
+        `from real images. The export at iteration ${best.iteration} may be the better student.`
+      : '.')
+  );
+}
+
+/** At most one sentence each about the heads, the student loss and validation, and a held-out FID that turned up. */
 export function curveStatus(input: StatusInput): string[] {
   const n = input.x.length;
   if (n < MIN_ROWS) return [`Too early to say: ${n} iteration${n === 1 ? '' : 's'} so far.`];
@@ -107,5 +133,6 @@ export function curveStatus(input: StatusInput): string[] {
     headLine(input, from, span),
     lossLine(input, from, span),
     validationLine(input.validation, input.references),
+    fidLine(input.validation),
   ].filter((line): line is string => line !== null);
 }

@@ -5,7 +5,7 @@
  * so the same settings give the same trajectories in the CLI and here.
  */
 import { validateShard, writeShard } from '../core/io/shards';
-import { generateTrajectories, trajectoryMeta, TrajectoryRequestError } from '../core/trajectories';
+import { generateTrajectories, trajectoryMeta, TrajectoryRequestError } from '../core/rapm/trajectories';
 import type { GenerateRequest, ShardInfo } from './protocol';
 import { storeShard } from './shard-store';
 import type { LoadedTeacher } from './teacher';

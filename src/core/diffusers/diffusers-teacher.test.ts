@@ -19,7 +19,7 @@ import { DEFAULT_RAPM, type RapmConfig } from '../rapm/config';
 import { TrainingDriver } from '../rapm/training-driver';
 import type { TeacherModel } from '../rapm/teacher-model';
 import { diffusersTeacher, diffusersTeacherHash } from '../teacher-load';
-import { TrajectoryRequestError } from '../trajectories';
+import { TrajectoryRequestError } from '../rapm/trajectories';
 import { readDiffusersFolder } from '../../node/diffusers-folder';
 import { GOLDEN_FIXTURES, GOLDEN_ROOT } from '../../node/diffusers-golden.test-util';
 import { writeShardDir } from '../../node/trajectory-shards';

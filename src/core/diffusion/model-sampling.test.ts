@@ -1,19 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../model-config';
-import { initUnetParams, MNIST_UNET, type Params } from '../nn/unet';
+import { initUnetParams, type Params } from '../nn/unet';
+import { tinyModelConfig } from '../tiny-model-config';
 import { modelDdim, modelDenoiser, sampleModel } from './model-sampling';
 import { sampleDdim, SamplerInputError, seededNoise } from './sampler';
 
-const config: ModelConfig = {
-  name: 'tiny',
-  architecture: 'unet',
-  unet: { ...MNIST_UNET, imageSize: 8, baseChannels: 8, channelMults: [1, 2], groups: 4 },
-  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  prediction: 'epsilon',
-  data: { channels: 1, height: 8, width: 8, range: [-1, 1] },
-  numClasses: 10,
-};
+const config: ModelConfig = tinyModelConfig('tiny', 10);
 let params: Params;
 beforeAll(() => {
   params = initUnetParams(config.unet, 5);

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { PredictionType } from '../model-config';
-import { applyUnet, initUnetParams, MNIST_UNET, type UNetConfig } from '../nn/unet';
+import { applyUnet, initUnetParams } from '../nn/unet';
+import { tinyUnetConfig } from '../tiny-model-config';
 import { Ddim } from './ddim';
 import type { Denoiser } from './guidance';
 import { SD_SCHEDULE } from './schedule';
@@ -152,7 +153,7 @@ describe('sampleDdim', () => {
   });
 
   it('runs a tiny random UNet for 2 guided steps: right shape, finite values', () => {
-    const cfg: UNetConfig = { ...MNIST_UNET, imageSize: 8, baseChannels: 8, channelMults: [1, 2], groups: 4 };
+    const cfg = tinyUnetConfig(10);
     const params = initUnetParams(cfg, 0);
     const denoiser: Denoiser = (x, t, l) => tf.tidy(() => applyUnet(cfg, params, x, tf.fill([x.shape[0]], t), l));
     const ddim = makeDdim('v_prediction');

@@ -4,18 +4,16 @@
  *   format: 'rapm-evaluator', version: '1', config: JSON of ClassifierConfig,
  *   and free-form provenance strings (command, data, steps, testAccuracy, ...).
  */
-import * as tf from '@tensorflow/tfjs';
-import { BundleError, SafetensorsError, type LimitViolation } from '../io/errors';
-import { checkFiniteWeights } from '../io/finite-weights';
-import { describeFormat } from '../io/format-names';
-import { jsonChecks, parseHeaderJson } from '../io/json-checks';
-import { decodeTensor, parseSafetensorsHeader, type SafetensorsHeader } from '../io/safetensors';
+import { decodeBundle, type BundleKind } from '../io/bundle-file';
+import { BundleError, type LimitViolation } from '../io/errors';
+import { jsonChecks } from '../io/json-checks';
 import { encodeTensorMap } from '../io/tensor-map';
 import { classifierParamShapes, type ClassifierConfig, type Params } from './classifier';
 
 export const EVALUATOR_FORMAT = 'rapm-evaluator';
 export const EVALUATOR_VERSION = '1';
 const RESERVED = ['format', 'version', 'config'];
+const ADVICE = 'use public/evaluator.safetensors or re-create it with npm run evaluator:train';
 
 export interface Evaluator {
   config: ClassifierConfig;
@@ -46,16 +44,10 @@ export async function encodeEvaluator(
   return encodeTensorMap(ordered, metadata, 'F32');
 }
 
-function parseConfig(text: string | undefined): ClassifierConfig {
-  const bad = (msg: string, violation?: LimitViolation, cause?: unknown) =>
-    new BundleError('bad-config', `evaluator: ${msg}; re-create the file with npm run evaluator:train`, {
-      violation,
-      cause,
-    });
-  if (text === undefined) throw bad('__metadata__.config is missing');
-  const raw = parseHeaderJson(text, (why, cause) =>
-    bad(`__metadata__.config is not strict JSON (${why})`, undefined, cause),
-  );
+/** Checks `__metadata__.config`, already parsed as strict JSON. */
+function checkClassifierConfig(raw: unknown): ClassifierConfig {
+  const bad = (msg: string, violation?: LimitViolation) =>
+    new BundleError('bad-config', `evaluator: ${msg}; ${ADVICE}`, { violation });
   const c = jsonChecks(bad);
   const o = c.object(raw, 'config');
   const channels = c.array(o.channels, 'config.channels', (v, p) => c.int(v, p, 1, 'baseChannels'), 'levels');
@@ -69,53 +61,22 @@ function parseConfig(text: string | undefined): ClassifierConfig {
   };
 }
 
+const EVALUATOR: BundleKind<ClassifierConfig> = {
+  what: 'evaluator',
+  format: EVALUATOR_FORMAT,
+  version: EVALUATOR_VERSION,
+  advice: ADVICE,
+  checkConfig: checkClassifierConfig,
+  shapes: classifierParamShapes,
+  dtypes: ['F32'],
+};
+
 /**
  * Loads an evaluator file into tensors (owned by the caller). Throws BundleError on any mismatch;
  * the header (format, config, every tensor's name, dtype and shape) is checked before any tensor is decoded.
  */
 export function decodeEvaluator(input: Uint8Array | ArrayBuffer): Evaluator {
-  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
-  let header: SafetensorsHeader;
-  try {
-    header = parseSafetensorsHeader(bytes);
-  } catch (e) {
-    if (e instanceof SafetensorsError) {
-      throw new BundleError('not-safetensors', `evaluator: not a readable safetensors file: ${e.message}`, {
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  const { format, version, config: configText, ...provenance } = header.metadata;
-  if (format !== EVALUATOR_FORMAT || version !== EVALUATOR_VERSION) {
-    throw new BundleError(
-      'wrong-format',
-      `evaluator: expected format "${EVALUATOR_FORMAT}" version "${EVALUATOR_VERSION}", got ${describeFormat(header.metadata)}; ` +
-        'use public/evaluator.safetensors or re-create it with npm run evaluator:train',
-    );
-  }
-  const config = parseConfig(configText);
-  const shapes = classifierParamShapes(config);
-  for (const name of header.tensors.keys()) {
-    if (!(name in shapes)) throw new BundleError('extra-tensor', `evaluator: unexpected tensor '${name}'`);
-  }
-  for (const [name, shape] of Object.entries(shapes)) {
-    const t = header.tensors.get(name);
-    if (!t) throw new BundleError('missing-tensor', `evaluator: tensor '${name}' is missing`);
-    if (t.dtype !== 'F32')
-      throw new BundleError('wrong-dtype', `evaluator: tensor '${name}' is ${t.dtype}, expected F32`);
-    if (t.shape.join(',') !== shape.join(',')) {
-      throw new BundleError(
-        'wrong-shape',
-        `evaluator: tensor '${name}' has shape [${t.shape.join(', ')}], the config needs [${shape.join(', ')}]`,
-      );
-    }
-  }
-  const decoded = Object.entries(shapes).map(
-    ([name, shape]) => [name, decodeTensor(bytes, header, name).data, shape] as const,
-  );
-  for (const [name, data] of decoded) checkFiniteWeights('evaluator', name, data);
-  const params: Params = {};
-  for (const [name, data, shape] of decoded) params[name] = tf.tensor(data, shape, 'float32');
+  const { header, config, params } = decodeBundle(EVALUATOR, input);
+  const provenance = Object.fromEntries(Object.entries(header.metadata).filter(([k]) => !RESERVED.includes(k)));
   return { config, params, provenance };
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../model-config';
-import { applyUnet, initUnetParams, type Params, type UNetConfig } from '../nn/unet';
+import { applyUnet, initUnetParams, type Params } from '../nn/unet';
+import { TINY_ATTENTION, tinyModelConfig } from '../tiny-model-config';
 import {
   loadModelBundle,
   readModelConfig,
@@ -17,26 +18,11 @@ import { BundleError } from './errors';
 import { NonFiniteWeightError } from './finite-weights';
 import { parseSafetensors, writeSafetensors, type TensorToWrite } from './safetensors';
 
-const UNET: UNetConfig = {
-  imageSize: 8,
-  inChannels: 1,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  resBlocksPerLevel: 1,
-  attentionLevels: [1],
-  numClasses: 3,
-  groups: 4,
-};
 const CONFIG: ModelConfig = {
-  name: 'tiny-teacher',
-  architecture: 'unet',
-  unet: UNET,
-  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  prediction: 'epsilon',
-  data: { channels: 1, height: 8, width: 8, range: [-1, 1] },
-  numClasses: 3,
+  ...tinyModelConfig('tiny-teacher', 3, TINY_ATTENTION),
   provenance: { command: 'test' },
 };
+const UNET = CONFIG.unet;
 
 function expectBundleError(f: () => unknown, code: string, text?: string): void {
   try {

@@ -9,20 +9,12 @@
  * that generated it, nor with an edited copy of it (another config, even only its name or
  * provenance, is another teacher).
  */
-import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model-config';
 import { unetParamShapes, type Params, type UNetConfig } from '../nn/unet';
-import { BundleError, notSafetensorsMessage, SafetensorsError, type LimitViolation } from './errors';
-import { checkFiniteWeights } from './finite-weights';
-import { describeFormat } from './format-names';
-import { jsonChecks, parseHeaderJson } from './json-checks';
-import {
-  decodeTensor,
-  parseSafetensorsHeader,
-  writeSafetensors,
-  type SafetensorsHeader,
-  type TensorToWrite,
-} from './safetensors';
+import { decodeBundle, readBundleHeader, type BundleKind } from './bundle-file';
+import { BundleError, type LimitViolation } from './errors';
+import { jsonChecks } from './json-checks';
+import { parseSafetensorsHeader, writeSafetensors, type TensorToWrite } from './safetensors';
 import type { ShardTeacher } from './shards';
 
 export const MODEL_FORMAT = 'rapm-studio/model';
@@ -158,36 +150,20 @@ export async function saveModelBundle(
   return writeSafetensors(tensors, { format: MODEL_FORMAT, version: MODEL_VERSION, config: JSON.stringify(config) });
 }
 
+/** The model bundle as a kind of studio file: what `readBundleHeader`/`decodeBundle` check it against. */
+const MODEL_BUNDLE: BundleKind<ModelConfig> = {
+  what: 'model bundle',
+  format: MODEL_FORMAT,
+  version: MODEL_VERSION,
+  advice: 'pick a model bundle saved by the studio (a shard, an evaluator or a checkpoint is not one)',
+  checkConfig: checkModelConfig,
+  shapes: expectedShapes,
+  dtypes: ['F32', 'F16'],
+};
+
 /** Reads and validates the metadata only (cheap: no tensor is decoded). */
 export function readModelConfig(bytes: Uint8Array | ArrayBuffer, fileSize?: number): ModelConfig {
-  let metadata: Record<string, string>;
-  try {
-    metadata = parseSafetensorsHeader(bytes, fileSize).metadata;
-  } catch (e) {
-    if (e instanceof SafetensorsError) {
-      throw new BundleError('not-safetensors', notSafetensorsMessage('not a readable model file', e), { cause: e });
-    }
-    throw e;
-  }
-  return configFromMetadata(metadata);
-}
-
-function configFromMetadata(metadata: Record<string, string>): ModelConfig {
-  if (metadata.format !== MODEL_FORMAT || metadata.version !== MODEL_VERSION) {
-    throw new BundleError(
-      'wrong-format',
-      `not a model bundle: __metadata__ has ${describeFormat(metadata)}, ` +
-        `expected format "${MODEL_FORMAT}" version "${MODEL_VERSION}" (is this a shard, an evaluator or a checkpoint?)`,
-    );
-  }
-  if (metadata.config === undefined)
-    throw new BundleError('bad-config', 'model bundle: __metadata__.config is missing');
-  const raw = parseHeaderJson(
-    metadata.config,
-    (why, cause) =>
-      new BundleError('bad-config', `model bundle: __metadata__.config is not strict JSON (${why})`, { cause }),
-  );
-  return checkModelConfig(raw);
+  return readBundleHeader(MODEL_BUNDLE, bytes, fileSize).config;
 }
 
 /**
@@ -196,50 +172,7 @@ function configFromMetadata(metadata: Record<string, string>): ModelConfig {
  * tf tensors.
  */
 export function loadModelBundle(input: Uint8Array | ArrayBuffer): ModelBundle {
-  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
-  let header: SafetensorsHeader;
-  try {
-    header = parseSafetensorsHeader(bytes);
-  } catch (e) {
-    if (e instanceof SafetensorsError) {
-      throw new BundleError('not-safetensors', notSafetensorsMessage('not a readable model file', e), { cause: e });
-    }
-    throw e;
-  }
-  const config = configFromMetadata(header.metadata);
-  const shapes = expectedShapes(config);
-  const missing = Object.keys(shapes).filter((n) => !header.tensors.has(n));
-  if (missing.length > 0) {
-    throw new BundleError(
-      'missing-tensor',
-      `model bundle lacks ${missing.length} parameter(s) of its UNet config: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
-    );
-  }
-  const extra = [...header.tensors.keys()].filter((n) => !(n in shapes));
-  if (extra.length > 0) {
-    throw new BundleError(
-      'extra-tensor',
-      `model bundle has tensors its UNet config does not use: ${extra.slice(0, 5).join(', ')}`,
-    );
-  }
-  for (const [name, t] of header.tensors) {
-    if (t.dtype !== 'F32' && t.dtype !== 'F16') {
-      throw new BundleError(
-        'wrong-dtype',
-        `model bundle: parameter '${name}' is ${t.dtype}; parameters must be F32 or F16`,
-      );
-    }
-    if (!sameShape(t.shape, shapes[name])) {
-      throw new BundleError(
-        'wrong-shape',
-        `model bundle: parameter '${name}' has shape [${t.shape}], its config needs [${shapes[name]}]`,
-      );
-    }
-  }
-  const decoded = [...header.tensors.keys()].map((name) => [name, decodeTensor(bytes, header, name)] as const);
-  for (const [name, t] of decoded) checkFiniteWeights('model bundle', name, t.data);
-  const params: Params = {};
-  for (const [name, t] of decoded) params[name] = tf.tensor(t.data, t.shape, 'float32');
+  const { config, params } = decodeBundle(MODEL_BUNDLE, input);
   return { config, params };
 }
 

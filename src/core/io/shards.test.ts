@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../model-config';
+import { tinyModelConfig } from '../tiny-model-config';
 import { ShardError, ShardTeacherContradictionError, ShardTeacherMismatchError } from './errors';
 import { parseSafetensors, writeSafetensors, type TensorToWrite } from './safetensors';
 import { readShard, validateShard, writeShard, type ShardArrays, type ShardMeta } from './shards';
@@ -21,24 +22,8 @@ const META: Omit<ShardMeta, 'count'> = {
 /** The teacher META's shards agree with. */
 const LOADED: { identity: typeof TEACHER; config: ModelConfig } = {
   identity: TEACHER,
-  config: {
-    name: TEACHER.name,
-    architecture: 'unet',
-    unet: {
-      imageSize: 4,
-      inChannels: 1,
-      baseChannels: 4,
-      channelMults: [1],
-      resBlocksPerLevel: 1,
-      attentionLevels: [],
-      numClasses: 10,
-      groups: 2,
-    },
-    schedule: META.schedule,
-    prediction: 'epsilon',
-    data: META.data,
-    numClasses: 10,
-  },
+  // META's 4x4 one-channel data and linear schedule
+  config: tinyModelConfig(TEACHER.name, 10, { imageSize: 4, baseChannels: 4, channelMults: [1], groups: 2 }),
 };
 const K = 3;
 const PER = 16; // C*H*W

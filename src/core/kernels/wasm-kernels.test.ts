@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { MNIST_UNET, applyUnet, initUnetParams, type UNetConfig } from '../nn/unet';
+import { applyUnet, initUnetParams } from '../nn/unet';
+import { TINY_ATTENTION, tinyUnetConfig } from '../tiny-model-config';
 import { installWasmKernels } from './wasm-kernels';
 
 /**
@@ -136,14 +137,7 @@ describe('wasm kernel replacements', () => {
   });
 
   it('a whole UNet forward and backward (attention, pooling, upsampling, norms) matches the cpu backend', async () => {
-    const cfg: UNetConfig = {
-      ...MNIST_UNET,
-      imageSize: 8,
-      baseChannels: 8,
-      channelMults: [1, 2],
-      attentionLevels: [1],
-      groups: 4,
-    };
+    const cfg = tinyUnetConfig(10, TINY_ATTENTION);
     const params = initUnetParams(cfg, 0);
     const names = Object.keys(params);
     // Noise on every weight, so the zero-initialised branches carry gradient too.

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { TINY_ATTENTION, tinyUnetConfig } from '../tiny-model-config';
 import {
   MNIST_UNET,
   UNetConfig,
@@ -20,14 +21,7 @@ function trainedLike(cfg: UNetConfig, seed: number) {
   return p;
 }
 
-const tiny: UNetConfig = {
-  ...MNIST_UNET,
-  imageSize: 8,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  attentionLevels: [1],
-  groups: 4,
-};
+const tiny = tinyUnetConfig(10, TINY_ATTENTION);
 
 describe('UNet', () => {
   it('maps a batch to an output of the same shape, for 1 and 3 channels', () => {

@@ -9,6 +9,9 @@
  * fine-tuning moves a default learning rate; a new LoRA rank moves an alpha still equal to the
  * old rank), and a setting not given takes its rule's value (a CLI flag left out, a field a
  * config saved by an older version lacks).
+ *
+ * docs/method.md ("One setting from the form to the optimiser") follows `studentLr` from the
+ * Train panel to Adam, file by file.
  */
 import { LIMITS, type LimitName } from '../io/limits';
 import type { RapmConfig, TrainingSettings } from './config';

@@ -66,7 +66,6 @@ export class RapmTrainer {
   private readonly replay: FeatureReplay;
   /** The iteration captured once and replayed, on webgpu (replayed-step.ts). */
   readonly replayed: ReplayedStep;
-  readonly cfg: RapmConfig;
   /** The teacher's network (this studio's UNet or a diffusers UNet2DModel); the student is the same network. */
   readonly network: Network;
 
@@ -74,12 +73,13 @@ export class RapmTrainer {
     readonly model: AnyModelConfig,
     readonly teacher: Params,
     readonly geometry: TrajectoryGeometry,
-    config: RapmConfig,
+    /**
+     * Checked and completed once where it came in (config-check.ts: a request, the CLI's flags, a
+     * checkpoint, a stored run) and used as it is; a field an older version did not write has the
+     * default that reproduces it.
+     */
+    readonly cfg: RapmConfig,
   ) {
-    // a config from outside (a request, a checkpoint, a stored run) was checked and completed once, where
-    // it came in (config-check.ts): a field an older version did not write has the default that reproduces it
-    const cfg = config;
-    this.cfg = cfg;
     this.slots = geometry.coarseTimesteps.length;
     this.network = modelNetwork(model);
     // before any state is allocated: the widest pass is the discriminators' over 3 N B rows

@@ -119,12 +119,13 @@ export class PackedAdam {
   /**
    * One Adam step (and EMA step) with the group's flat gradient `g` (from `flatten`; not disposed
    * here). `corrections` ([c1, c2] of this step, from `nextCorrections`) is the fused kernel's
-   * input; without it one is made here.
+   * input; without it one is made here. The learning rate is the group's own (`options.lr`, for the
+   * student the run's checked `studentLr`): there is no schedule.
    */
-  update(g: tf.Tensor1D, corrections?: tf.Tensor1D, lr = this.options.lr): void {
+  update(g: tf.Tensor1D, corrections?: tf.Tensor1D): void {
     const decay = this.ema?.decay ?? 0;
     const attrs: AdamPackedAttrs & { c1: number; c2: number } = {
-      ...adamStepAttrs(this.options, this.step + 1, lr, decay),
+      ...adamStepAttrs(this.options, this.step + 1, this.options.lr, decay),
       emaOn: decay > 0,
     };
     let next: tf.Tensor1D;

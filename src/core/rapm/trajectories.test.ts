@@ -1,24 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { guided } from './diffusion/guidance';
-import { modelDdim, modelDenoiser } from './diffusion/model-sampling';
-import { sampleDdim, seededNoise } from './diffusion/sampler';
-import { TimestepGridError } from './diffusion/timesteps';
-import { readShard, writeShard } from './io/shards';
-import type { ModelConfig } from './model-config';
-import { initUnetParams, MNIST_UNET, type Params } from './nn/unet';
+import { guided } from '../diffusion/guidance';
+import { modelDdim, modelDenoiser } from '../diffusion/model-sampling';
+import { sampleDdim, seededNoise } from '../diffusion/sampler';
+import { TimestepGridError } from '../diffusion/timesteps';
+import { readShard, writeShard } from '../io/shards';
+import type { ModelConfig } from '../model-config';
+import { initUnetParams, type Params } from '../nn/unet';
+import { tinyModelConfig } from '../tiny-model-config';
 import { generateTrajectories, TrajectoryRequestError } from './trajectories';
 
 // Two channels, so a wrong NHWC -> NCHW transposition cannot pass unnoticed.
-const config: ModelConfig = {
-  name: 'tiny-teacher',
-  architecture: 'unet',
-  unet: { ...MNIST_UNET, imageSize: 8, inChannels: 2, baseChannels: 8, channelMults: [1, 2], groups: 4 },
-  schedule: { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  prediction: 'epsilon',
-  data: { channels: 2, height: 8, width: 8, range: [-1, 1] },
-  numClasses: 10,
-};
+const config: ModelConfig = tinyModelConfig('tiny-teacher', 10, { inChannels: 2 });
 let params: Params;
 beforeAll(() => {
   params = initUnetParams(config.unet, 3);

@@ -9,14 +9,14 @@
  * UNet treats each sample of a batch independently, so batching and sharding never change it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { modelDdim, modelDenoiser } from './diffusion/model-sampling';
-import { sampleDdim, seededNoise } from './diffusion/sampler';
-import { rapmGrids } from './diffusion/timesteps';
-import type { ShardMeta } from './io/shards';
-import { modelNetwork } from './model';
-import { backendLimits, checkModelFits } from './model-fit';
-import type { AnyModelConfig } from './model-config';
-import type { Params } from './nn/unet';
+import { modelDdim, modelDenoiser } from '../diffusion/model-sampling';
+import { sampleDdim, seededNoise } from '../diffusion/sampler';
+import { rapmGrids } from '../diffusion/timesteps';
+import type { ShardMeta } from '../io/shards';
+import { modelNetwork } from '../model';
+import { backendLimits, checkModelFits } from '../model-fit';
+import type { AnyModelConfig } from '../model-config';
+import type { Params } from '../nn/unet';
 
 export interface TrajectoryRequest {
   /** One seed per trajectory (int32: shards store them as I32). */
