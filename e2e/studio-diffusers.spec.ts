@@ -111,7 +111,7 @@ test('loads a diffusers folder through the folder picker and shows its architect
   await expect(page.getByTestId('teacher-architecture')).toHaveText('diffusers-unet2d (UNet2DModel)');
   await expect(page.getByTestId('teacher-down-blocks')).toHaveText('DownBlock2D, DownBlock2D');
   await expect(page.getByTestId('teacher-up-blocks')).toHaveText('UpBlock2D, UpBlock2D');
-  await expect(page.getByTestId('teacher-channels')).toHaveText('block_out_channels [8, 16], 1 layers per block');
+  await expect(page.getByTestId('teacher-channels')).toHaveText('block_out_channels [8, 16], layers_per_block 1');
   await expect(page.getByTestId('teacher-attention')).toHaveText('none');
   await expect(page.getByTestId('teacher-classes')).toHaveText('unconditional');
   await expect(page.getByTestId('teacher-prediction')).toHaveText('sample, scaled_linear schedule, 500 steps');
@@ -121,6 +121,8 @@ test('loads a diffusers folder through the folder picker and shows its architect
   // the Export panel's diffusers forms appear for a diffusers teacher
   await expect(page.getByRole('button', { name: 'Student diffusers folder (.zip)' })).toBeVisible();
   await expect(page.getByTestId('teacher-error')).toHaveCount(0);
+  const panel = await page.getByTestId('teacher-panel').screenshot();
+  await test.info().attach('diffusers-teacher.png', { body: panel, contentType: 'image/png' });
 });
 
 test('bad folders are refused with typed errors and the loaded teacher stays', async () => {
@@ -137,6 +139,8 @@ test('bad folders are refused with typed errors and the loaded teacher stays', a
   await expect(error).toContainText('down_block_types');
   await expect(error).toContainText('CrossAttnDownBlock2D');
   await expectTeacherKept();
+  const panel = await page.getByTestId('teacher-panel').screenshot();
+  await test.info().attach('diffusers-refused.png', { body: panel, contentType: 'image/png' });
 
   // picked files: weights one tensor short
   const { bytes, dropped } = withoutLastTensor(WEIGHTS);

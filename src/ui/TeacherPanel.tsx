@@ -38,7 +38,7 @@ function Architecture({ teacher }: { teacher: TeacherInfo }) {
       <dd data-testid="teacher-up-blocks">{d.upBlockTypes.join(', ')}</dd>
       <dt>Channels</dt>
       <dd data-testid="teacher-channels">
-        block_out_channels [{d.blockOutChannels.join(', ')}], {d.layersPerBlock} layers per block
+        block_out_channels [{d.blockOutChannels.join(', ')}], layers_per_block {d.layersPerBlock}
       </dd>
       <dt>Attention</dt>
       <dd data-testid="teacher-attention">{attention.length ? `${attention.join(' and ')}, ${heads}` : 'none'}</dd>
