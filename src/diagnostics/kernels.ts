@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setFusedKernels } from '../core/kernels/fused';
+import { diffusersGolden } from './diffusers-golden';
+import { startWasm } from './wasm-backend';
 import { setStepReplay } from '../core/rapm/replayed-step';
 import { registerWebGpuKernels } from '../core/kernels/register-webgpu';
 import { MNIST_TEACHER_CONFIG } from '../core/mnist-teacher-config';
@@ -506,6 +508,8 @@ const api = {
   unetForwardBackward,
   rapmIteration,
   numTensors: () => tf.memory().numTensors,
+  /** A diffusers golden fixture's forward and DDIM against diffusers' outputs (e2e/diffusers-golden.spec.ts). */
+  diffusersGolden,
 };
 
 declare global {
@@ -516,9 +520,13 @@ declare global {
 
 const status = document.getElementById('status') as HTMLElement;
 try {
-  if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") failed');
-  await tf.ready();
-  registerWebGpuKernels();
+  // `?backend=wasm`: the diffusers golden check on the browser's wasm; the kernel checks need webgpu
+  if (new URLSearchParams(location.search).get('backend') === 'wasm') await startWasm();
+  else {
+    if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") failed');
+    await tf.ready();
+    registerWebGpuKernels();
+  }
   window.rapmKernels = { ...api, backend: tf.getBackend() };
   status.textContent = `ready: ${tf.getBackend()}`;
 } catch (err) {

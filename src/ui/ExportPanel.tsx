@@ -83,7 +83,7 @@ export function ExportPanel() {
   const bestLabel = best && (best.iteration > 0 ? `iteration ${best.iteration}` : 'iteration 0, untrained');
   const noLora = noRun || run.config.student.mode !== 'lora';
   // a diffusers UNet2DModel teacher's student also exports as diffusers loads it (zipped folders)
-  const diffusers = useStudio((s) => (s.teacher?.config.architecture as string | undefined) === 'diffusers-unet2d');
+  const diffusers = useStudio((s) => s.teacher?.config.architecture === 'diffusers-unet2d');
   return (
     <section aria-labelledby="export-heading">
       <h2 id="export-heading">Export</h2>

@@ -4,7 +4,7 @@ import { NumberField } from './NumberField';
 import { ProgressBar } from './ProgressBar';
 import { SelectField } from './SelectField';
 import { useStudio, type GenerateSettings } from './store';
-import { generateShards, saveShard } from './studio-actions';
+import { generateShards, guidanceOf, saveShard } from './studio-actions';
 
 function set(patch: Partial<GenerateSettings>): void {
   useStudio.setState((s) => ({ generateSettings: { ...s.generateSettings, ...patch } }));
@@ -39,6 +39,7 @@ export function GeneratePanel() {
   const progress = useStudio((s) => s.progress.generate);
   const teacher = useStudio((s) => s.teacher);
   const dtypeId = useId();
+  const unconditional = teacher?.config.numClasses === 0;
 
   return (
     <section aria-labelledby="generate-heading">
@@ -92,9 +93,14 @@ export function GeneratePanel() {
           />
           <NumberField
             label="Guidance"
-            value={g.guidance}
+            value={guidanceOf(teacher, g.guidance)}
             min={0}
-            hint="Teacher classifier-free guidance scale (the built-in teacher and its shards: 1.5)."
+            disabled={unconditional}
+            hint={
+              unconditional
+                ? 'The teacher is unconditional: no classifier-free guidance (1).'
+                : 'Teacher classifier-free guidance scale (the built-in teacher and its shards: 1.5).'
+            }
             onChange={(guidance) => set({ guidance })}
           />
           <NumberField label="Seed" value={g.seed} min={0} integer onChange={(seed) => set({ seed })} />

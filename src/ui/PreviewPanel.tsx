@@ -3,7 +3,7 @@ import { GridCanvas } from './GridCanvas';
 import { NumberField } from './NumberField';
 import { ProgressBar } from './ProgressBar';
 import { useStudio, type PreviewSettings } from './store';
-import { runPreview } from './studio-actions';
+import { guidanceOf, runPreview } from './studio-actions';
 
 function set(patch: Partial<PreviewSettings>): void {
   useStudio.setState((s) => ({ previewSettings: { ...s.previewSettings, ...patch } }));
@@ -20,7 +20,9 @@ export function PreviewPanel() {
   const run = useStudio((s) => s.run);
   const whoId = useId();
   const student = p.who === 'student';
-  const classes = teacher?.config.numClasses ?? 10;
+  // an unconditional teacher samples class 0 at guidance 1
+  const classes = Math.max(1, teacher?.config.numClasses ?? 10);
+  const unconditional = teacher?.config.numClasses === 0;
 
   return (
     <section aria-labelledby="preview-heading">
@@ -64,10 +66,14 @@ export function PreviewPanel() {
         />
         <NumberField
           label="Teacher guidance"
-          value={p.guidance}
+          value={guidanceOf(teacher, p.guidance)}
           min={0}
-          disabled={student}
-          hint="Classifier-free guidance scale (1 = none; the built-in teacher: 1.5)."
+          disabled={student || unconditional}
+          hint={
+            unconditional
+              ? 'The teacher is unconditional: no classifier-free guidance (1).'
+              : 'Classifier-free guidance scale (1 = none; the built-in teacher: 1.5).'
+          }
           onChange={(guidance) => set({ guidance })}
         />
       </div>

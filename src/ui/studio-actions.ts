@@ -6,9 +6,12 @@ import {
   type BuiltinShardSteps,
   type RunInfo,
   type StoredTopic,
+  type StudioApi,
+  type TeacherInfo,
 } from '../worker/protocol';
 import { downloadBytes } from './download';
 import { metricSeries } from './metric-series';
+import type { PickedFile } from './picked-files';
 import { resumableRuns, type RunLists } from './run-lists';
 import { useStudio, type Fault, type StudioState } from './store';
 import { trainingRequest } from './train-form';
@@ -51,9 +54,7 @@ async function refreshShards(): Promise<void> {
 
 // ---------- Teacher ----------
 
-export async function loadTeacher(
-  source: { source: 'builtin' } | { source: 'file'; fileName: string; bytes: ArrayBuffer },
-): Promise<void> {
+export async function loadTeacher(source: StudioApi['loadTeacher']['args']): Promise<void> {
   useStudio.setState({ teacherBusy: true, teacherError: null });
   try {
     const teacher = await worker().call('loadTeacher', source);
@@ -78,6 +79,20 @@ let teacherChosen = false;
 export async function loadTeacherFile(file: File): Promise<void> {
   teacherChosen = true;
   await loadTeacher({ source: 'file', fileName: file.name, bytes: await file.arrayBuffer() });
+}
+
+/**
+ * Picked or dropped files as a teacher: one .safetensors file alone is a model bundle; anything
+ * else is a diffusers folder, whose files the worker finds among them (a missing one is refused
+ * with its name) and reads.
+ */
+export async function loadTeacherPicked(picked: readonly PickedFile[]): Promise<void> {
+  if (picked.length === 1 && picked[0].file.name.endsWith('.safetensors') && !picked[0].path.includes('/')) {
+    await loadTeacherFile(picked[0].file);
+    return;
+  }
+  teacherChosen = true;
+  await loadTeacher({ source: 'diffusers', files: picked.map(({ path, file }) => ({ path, file })) });
 }
 
 // ---------- Data ----------
@@ -291,15 +306,27 @@ export async function runMetrics() {
 
 // ---------- Preview ----------
 
+/** An unconditional teacher (numClasses 0) has no classifier-free guidance to offer: it samples at guidance 1. */
+export function guidanceOf(teacher: TeacherInfo | null, wanted: number): number {
+  return teacher?.config.numClasses === 0 ? 1 : wanted;
+}
+
 export async function runPreview(): Promise<void> {
-  const { previewSettings: p, run } = useStudio.getState();
+  const { previewSettings: p, run, teacher } = useStudio.getState();
   useStudio.setState({ previewBusy: true, previewError: null });
   try {
     // The worker samples the student on the grid it was trained on, with the teacher's guidance built in.
     const args =
       p.who === 'student'
         ? { ...p, runId: run?.id, guidance: 1 }
-        : { who: p.who, classLabel: p.classLabel, seed: p.seed, count: p.count, steps: p.steps, guidance: p.guidance };
+        : {
+            who: p.who,
+            classLabel: p.classLabel,
+            seed: p.seed,
+            count: p.count,
+            steps: p.steps,
+            guidance: guidanceOf(teacher, p.guidance),
+          };
     const result = await worker().call('preview', args);
     useStudio.setState({ preview: { who: p.who, ...result } });
   } catch (err) {
@@ -312,7 +339,8 @@ export async function runPreview(): Promise<void> {
 // ---------- Generate shards ----------
 
 export async function generateShards(): Promise<void> {
-  const settings = useStudio.getState().generateSettings;
+  const { generateSettings, teacher } = useStudio.getState();
+  const settings = { ...generateSettings, guidance: guidanceOf(teacher, generateSettings.guidance) };
   useStudio.setState({ generateBusy: true, generateError: null, generated: [] });
   try {
     const generated = await worker().call('generateShards', settings);

@@ -9,7 +9,7 @@
  *   metrics     [runId, chunk] -> MetricsChunk   one chunk per checkpoint, compacted now and then
  *   checkpoints runId -> StoredCheckpoint     the latest checkpoint of the run
  *   bestCheckpoints runId -> StoredCheckpoint the checkpoint with the best validation score so far
- *   teacher     'last' -> StoredTeacher       the last teacher loaded from a file
+ *   teacher     'last' -> StoredTeacher       the last teacher loaded from a file or diffusers folder
  * A shard's info and bytes are separate stores (written together) so that listing shards does
  * not read hundreds of megabytes of trajectories.
  *
@@ -61,10 +61,16 @@ export interface StoredCheckpoint {
   bytes: ArrayBuffer;
 }
 
+/**
+ * A bundle's file, or a diffusers folder: `bytes` its weights file, `diffusers` its two configs.
+ * Records stored before folders could be loaded have no `diffusers` and stay bundles.
+ */
 export interface StoredTeacher {
+  /** The bundle's file name, or the folder's name. */
   fileName: string;
   identity: TeacherIdentity;
   bytes: ArrayBuffer;
+  diffusers?: { config: ArrayBuffer; scheduler: ArrayBuffer };
 }
 
 interface StudioSchema extends DBSchema {
@@ -355,7 +361,11 @@ export async function deleteRun(runId: string): Promise<void> {
 }
 
 export async function putTeacher(teacher: StoredTeacher): Promise<void> {
-  await write(['teacher'], `teacher '${teacher.fileName}'`, teacher.bytes.byteLength, (tx) => [
+  const size =
+    teacher.bytes.byteLength +
+    (teacher.diffusers?.config.byteLength ?? 0) +
+    (teacher.diffusers?.scheduler.byteLength ?? 0);
+  await write(['teacher'], `teacher '${teacher.fileName}'`, size, (tx) => [
     tx.objectStore('teacher').put(teacher, 'last'),
   ]);
 }

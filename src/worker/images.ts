@@ -3,11 +3,11 @@
  * data range mapped to 0..255) expanded to RGBA, ready for ImageData.
  */
 import { tileGrid } from '../core/grid';
-import type { ModelConfig } from '../core/model-config';
+import type { AnyModelConfig } from '../core/model-config';
 import type { GridImage } from './protocol';
 
 /** `samples` NHWC floats in the model's data range, ordered class by class, `columns` per class. */
-export function gridImage(samples: Float32Array, model: ModelConfig, columns: number): GridImage {
+export function gridImage(samples: Float32Array, model: AnyModelConfig, columns: number): GridImage {
   const { height, width, channels, range } = model.data;
   const raster = tileGrid(samples, { height, width, channels, columns, range });
   const n = raster.width * raster.height;

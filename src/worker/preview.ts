@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { sampleModel } from '../core/diffusion/model-sampling';
-import type { ModelConfig } from '../core/model-config';
+import type { AnyModelConfig } from '../core/model-config';
 import type { Params } from '../core/nn/unet';
 import { mergeStudent } from '../core/rapm/lora';
 import type { StudentSnapshot } from '../core/rapm/student-snapshot';
@@ -36,9 +36,16 @@ export class PreviewRequestError extends Error {
   }
 }
 
-function check(model: ModelConfig, req: PreviewRequest): void {
-  if (!Number.isInteger(req.classLabel) || req.classLabel < 0 || req.classLabel >= model.numClasses) {
-    throw new PreviewRequestError(`Class must be 0..${model.numClasses - 1}, got ${req.classLabel}.`);
+function check(model: AnyModelConfig, req: PreviewRequest): void {
+  // an unconditional model samples class 0 (its labels are ignored)
+  const classes = Math.max(1, model.numClasses);
+  if (!Number.isInteger(req.classLabel) || req.classLabel < 0 || req.classLabel >= classes) {
+    throw new PreviewRequestError(`Class must be 0..${classes - 1}, got ${req.classLabel}.`);
+  }
+  if (model.numClasses === 0 && req.guidance !== 1) {
+    throw new PreviewRequestError(
+      `Guidance must be 1 for the unconditional model '${model.name}' (classifier-free guidance needs classes), got ${req.guidance}.`,
+    );
   }
   if (!Number.isInteger(req.count) || req.count < 1 || req.count > MAX_COUNT) {
     throw new PreviewRequestError(`Count must be 1..${MAX_COUNT}, got ${req.count}.`);
@@ -53,7 +60,7 @@ function check(model: ModelConfig, req: PreviewRequest): void {
 }
 
 async function draw(
-  model: ModelConfig,
+  model: AnyModelConfig,
   params: Params,
   req: PreviewRequest,
   timesteps?: readonly number[],
@@ -73,14 +80,18 @@ async function draw(
   return { image: gridImage(samples, model, req.count), msPerImage: ms / req.count, steps: req.steps };
 }
 
-export async function previewTeacher(model: ModelConfig, teacher: Params, req: PreviewRequest): Promise<PreviewResult> {
+export async function previewTeacher(
+  model: AnyModelConfig,
+  teacher: Params,
+  req: PreviewRequest,
+): Promise<PreviewResult> {
   check(model, req);
   return draw(model, teacher, req);
 }
 
 /** A snapshot of the student merged into the teacher, sampled on its own grid at guidance 1. */
 export async function previewStudent(
-  model: ModelConfig,
+  model: AnyModelConfig,
   teacher: Params,
   snapshot: StudentSnapshot,
   req: PreviewRequest,

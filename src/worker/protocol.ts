@@ -3,12 +3,12 @@
  * receives responses matched by id; the worker may also push events at any time. Only plain
  * structured-cloneable data crosses it: the UI never sees a tensor.
  */
-import type { ModelConfig } from '../core/model-config';
+import type { AnyModelConfig, ModelConfig } from '../core/model-config';
 import type { RapmConfig, TrainingSettings } from '../core/rapm/config';
 import type { RapmMetrics } from '../core/rapm/metrics';
 import type { QualityScore, TeacherReference, ValidationPoint } from '../core/rapm/validation';
 
-export type { ModelConfig, RapmConfig, RapmMetrics, QualityScore, TeacherReference, ValidationPoint };
+export type { AnyModelConfig, ModelConfig, RapmConfig, RapmMetrics, QualityScore, TeacherReference, ValidationPoint };
 
 /** Every backend the studio can run on. */
 export const BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
@@ -111,8 +111,19 @@ export interface TeacherInfo {
   sha256: string;
   bytes: number;
   params: number;
-  config: ModelConfig;
+  config: AnyModelConfig;
   builtin: boolean;
+  /** A diffusers teacher's scheduler_config.json as read (its noise schedule and prediction are in `config`). */
+  scheduler?: { className: string | null; spacing: string; stepsOffset: number };
+}
+
+/**
+ * Files picked or dropped as a diffusers model, by their path relative to what was picked; the
+ * worker finds the three it reads among them (core/diffusers/layout.ts) and reads only those.
+ */
+export interface PickedFolderFile {
+  path: string;
+  file: Blob;
 }
 
 /** A stored trajectory shard; `teacherMatch` compares it with the currently loaded teacher. */
@@ -240,7 +251,10 @@ export interface StudioApi {
   settleBackend: { args: NoArgs; result: BackendReport };
   forward: { args: ForwardRequest; result: ForwardResult };
   loadTeacher: {
-    args: { source: 'builtin' } | { source: 'file'; fileName: string; bytes: ArrayBuffer };
+    args:
+      | { source: 'builtin' }
+      | { source: 'file'; fileName: string; bytes: ArrayBuffer }
+      | { source: 'diffusers'; files: PickedFolderFile[] };
     result: TeacherInfo;
   };
   listShards: { args: NoArgs; result: ShardInfo[] };

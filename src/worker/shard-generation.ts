@@ -47,7 +47,8 @@ export async function generateShards(
     const ks = Array.from({ length: n }, (_, i) => first + i);
     const traj = await generateTrajectories(config, params, {
       seeds: ks.map((k) => req.seed * SEED_STRIDE + k),
-      labels: ks.map((k) => k % config.numClasses),
+      // an unconditional teacher's trajectories are all label 0
+      labels: ks.map((k) => (config.numClasses === 0 ? 0 : k % config.numClasses)),
       slots: req.coarse,
       stepsPerSlot: req.fine,
       guidanceScale: req.guidance,

@@ -33,9 +33,8 @@ describe('diffusers downloads of a student', () => {
   let teacher: Pick<LoadedTeacher, 'config' | 'params' | 'identity'>;
   beforeAll(async () => {
     model = await loadGolden('uncond-32-plain');
-    const config = { ...model.sampling, architecture: 'diffusers-unet2d', diffusers: model.unet };
     teacher = {
-      config: config as unknown as LoadedTeacher['config'],
+      config: model.sampling,
       params: model.params,
       identity: { name: 'uncond-32-plain', sha256: 'ab'.repeat(32) },
     };
@@ -68,7 +67,10 @@ describe('diffusers downloads of a student', () => {
   });
 
   it("refuses the diffusers forms for this studio's own teacher, saying what to do", async () => {
-    const own = { ...teacher, config: { ...teacher.config, architecture: 'unet' } as LoadedTeacher['config'] };
+    const own = {
+      ...teacher,
+      config: { ...teacher.config, architecture: 'unet' } as unknown as LoadedTeacher['config'],
+    };
     expect(teacherDiffusersUnet(own)).toBeUndefined();
     const snapshot: StudentSnapshot = {
       student: { mode: 'lora', rank: 1, alpha: 1, targets: [] },

@@ -15,8 +15,7 @@ export type StudentFileForm = 'lora' | 'merged' | DiffusersExportForm;
 
 /** The teacher's UNet2DModel config when it is a diffusers model (its config's `diffusers`), else undefined. */
 export function teacherDiffusersUnet(teacher: Pick<LoadedTeacher, 'config'>): DiffusersUNetConfig | undefined {
-  const config = teacher.config as { architecture: string; diffusers?: DiffusersUNetConfig };
-  return config.architecture === 'diffusers-unet2d' ? config.diffusers : undefined;
+  return teacher.config.architecture === 'diffusers-unet2d' ? teacher.config.diffusers : undefined;
 }
 
 /**

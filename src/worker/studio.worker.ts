@@ -32,7 +32,14 @@ import { downloadShard, fetchBuiltinShards, importShards, listShards, removeShar
 import { studentFile } from './student-export';
 import { listenToTabs, tellTabs } from './tabs';
 import { QuotaError, StorageError, TeacherRequiredError } from './studio-errors';
-import { loadBuiltinTeacher, loadedTeacher, loadTeacherFile, requireTeacher, type LoadedTeacher } from './teacher';
+import {
+  loadBuiltinTeacher,
+  loadedTeacher,
+  loadTeacherFiles,
+  pickedDiffusersFolder,
+  requireTeacher,
+  type LoadedTeacher,
+} from './teacher';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -100,10 +107,21 @@ const handlers: { [M in Method]: (args: StudioApi[M]['args']) => Promise<StudioA
   loadTeacher: async (args) => {
     await backendStarted('loadTeacher');
     releaseSession('load another teacher');
-    const name = args.source === 'builtin' ? 'the built-in teacher' : args.fileName;
+    const name =
+      args.source === 'builtin'
+        ? 'the built-in teacher'
+        : args.source === 'file'
+          ? args.fileName
+          : 'the diffusers folder';
     progress('teacher')(0, 1, `Loading ${name}…`);
     const teacher =
-      args.source === 'builtin' ? await loadBuiltinTeacher() : await loadTeacherFile(args.fileName, args.bytes);
+      args.source === 'builtin'
+        ? await loadBuiltinTeacher()
+        : await loadTeacherFiles(
+            args.source === 'file'
+              ? { kind: 'bundle', fileName: args.fileName, bytes: args.bytes }
+              : await pickedDiffusersFolder(args.files),
+          );
     progress('teacher')(1, 1, `Loaded ${teacher.info.name}`);
     emit('teacher', teacher.info);
     return teacher.info;

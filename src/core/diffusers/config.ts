@@ -8,8 +8,9 @@ import { LIMITS } from '../io/limits';
 import type { DiffusersUNetConfig, DownBlockType, UpBlockType } from '../nn/diffusers-unet';
 import { diffusersUnetParamShapes } from '../nn/diffusers-unet';
 import { choice, readConfigFile, type ConfigFile } from './fields';
+import { CONFIG_FILE } from './layout';
 
-export const CONFIG_FILE = 'config.json';
+export { CONFIG_FILE };
 
 /** UNet2DModel.__init__'s arguments and defaults, diffusers 0.25.0. */
 export const UNET2D_DEFAULTS: Record<string, unknown> = {

@@ -7,10 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { networkParamCount } from '../nn/network';
 import { goldenForward, goldenTrajectory, GOLDEN_FIXTURES, loadGolden } from '../../node/diffusers-golden.test-util';
+import { WASM_FORWARD_TOLERANCE, WASM_TRAJECTORY_TOLERANCE } from './golden';
 
-/** The asked-for bound. The forward pass is held to 1e-5, which also catches a norm eps of 1e-5 for 1e-6 (1.3e-5). */
-const TOLERANCE = 1e-4;
-const FORWARD_TOLERANCE = 1e-5;
+// The tolerances and why: core/diffusers/golden.ts. The browser's check: e2e/diffusers-golden.spec.ts.
 
 describe.each(GOLDEN_FIXTURES)('diffusers fixture %s on wasm', (name) => {
   it('loads, and its forward pass equals diffusers within 1e-5', async () => {
@@ -22,8 +21,8 @@ describe.each(GOLDEN_FIXTURES)('diffusers fixture %s on wasm', (name) => {
     );
     tf.dispose(Object.values(model.params));
     expect(leaked).toBe(0);
-    expect(time).toBeLessThan(FORWARD_TOLERANCE);
-    expect(output).toBeLessThan(FORWARD_TOLERANCE);
+    expect(time).toBeLessThan(WASM_FORWARD_TOLERANCE);
+    expect(output).toBeLessThan(WASM_FORWARD_TOLERANCE);
   });
 
   it("samples DDIM on diffusers' grid and follows DDIMScheduler's trajectory within 1e-4", async () => {
@@ -32,6 +31,6 @@ describe.each(GOLDEN_FIXTURES)('diffusers fixture %s on wasm', (name) => {
     console.log(`${name}: DDIM [${grid}], per point ${errors.map((e) => e.toExponential(1)).join(' ')}`);
     tf.dispose(Object.values(model.params));
     expect(grid).toEqual(expectedGrid);
-    for (const e of errors) expect(e).toBeLessThan(TOLERANCE);
+    for (const e of errors) expect(e).toBeLessThan(WASM_TRAJECTORY_TOLERANCE);
   });
 });

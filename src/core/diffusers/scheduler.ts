@@ -10,8 +10,9 @@ import type { TimestepSpacing } from '../diffusion/timesteps';
 import type { PredictionType } from '../model-config';
 import { DiffusersError } from '../io/errors';
 import { choice, readConfigFile, type ConfigFile } from './fields';
+import { SCHEDULER_FILE } from './layout';
 
-export const SCHEDULER_FILE = 'scheduler_config.json';
+export { SCHEDULER_FILE };
 
 /**
  * Where an exported student (export.ts) records its sampling grid. `_`-prefixed, so diffusers'

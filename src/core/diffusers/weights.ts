@@ -15,8 +15,9 @@ import { DiffusersError, SafetensorsError } from '../io/errors';
 import { decodeTensor, parseSafetensorsHeader, type SafetensorsHeader } from '../io/safetensors';
 import { diffusersUnetParamShapes, type DiffusersUNetConfig } from '../nn/diffusers-unet';
 import type { Params } from '../nn/unet';
+import { WEIGHTS_FILE } from './layout';
 
-export const WEIGHTS_FILE = 'diffusion_pytorch_model.safetensors';
+export { WEIGHTS_FILE };
 
 export type WeightLayout = 'conv' | 'linear' | 'as-is';
 
