@@ -24,6 +24,9 @@ describe('presets', () => {
     expect(byId.best.config).toMatchObject({ lambdaRel: 0.1, lambdaAbs: 0.1, muRel: 1, muAbs: 1 });
     expect(byId.best.config.student.mode).toBe('full');
     expect(byId.quick.run.iterations).toBeLessThan(1000);
+    // the few-step table's best per N (docs/results-fewstep.md)
+    expect(byId['best-2step'].config).toMatchObject({ lambdaRel: 0.1, lambdaAbs: 0.1, discriminators: 'both' });
+    expect(byId['best-1step'].config).toMatchObject({ discriminators: 'off', lambdaRel: 0, lambdaAbs: 0 });
     expect(START_PRESET.config).toEqual(DEFAULT_RAPM);
   });
 });
