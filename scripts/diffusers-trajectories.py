@@ -245,6 +245,8 @@ def main():
             eps = (z - math.sqrt(at) * x0) / math.sqrt(1 - at)
         return math.sqrt(as_) * x0 + math.sqrt(1 - as_) * eps
 
+    settings = (f'--count {args.count} --per-shard {args.per_shard} --coarse {n_slots} --fine {m} '
+                f'--guidance {args.guidance:g} --seed {args.seed}')
     os.makedirs(args.out, exist_ok=True)
     shards = -(-args.count // args.per_shard)
     for i in range(shards):
@@ -283,8 +285,9 @@ def main():
             deltas[batch.start:batch.stop] = np.stack([kept[t].cpu().numpy() for t in delta_ts], axis=1)
         if not np.isfinite(positions).all() or not np.isfinite(deltas).all():
             sys.exit(f'shard {i}: the teacher produced NaN or Inf; check the model and its scheduler config')
-        meta_i = dict(meta, provenance={'writer': 'scripts/diffusers-trajectories.py',
-                                        'command': ' '.join(sys.argv), 'seeds': f'{seeds[0]}..{seeds[-1]}'})
+        # the settings that made it, not the command line: its paths are this machine's
+        meta_i = dict(meta, provenance={'writer': 'scripts/diffusers-trajectories.py', 'model': name,
+                                        'settings': settings, 'seeds': f'{seeds[0]}..{seeds[-1]}'})
         path = os.path.join(args.out, f'shard-{i:05d}.safetensors')
         write_shard(path, meta_i, positions.ravel().tolist(), labels, seeds=seeds,
                     delta_positions=deltas.ravel().tolist())
