@@ -8,6 +8,7 @@
  * its files in Node against the teacher's config and weights.
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { readStoredZip } from '../src/core/io/zip.test-util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -67,20 +68,7 @@ async function dropFiles(files: { name: string; bytes: Uint8Array }[]): Promise<
 }
 
 /** name -> bytes of a stored zip's entries (local headers in order). */
-function unzip(zip: Uint8Array): Map<string, Uint8Array> {
-  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
-  const out = new Map<string, Uint8Array>();
-  let at = 0;
-  while (view.getUint32(at, true) === 0x04034b50) {
-    const size = view.getUint32(at + 18, true);
-    const nameLength = view.getUint16(at + 26, true);
-    const name = new TextDecoder().decode(zip.subarray(at + 30, at + 30 + nameLength));
-    const start = at + 30 + nameLength + view.getUint16(at + 28, true);
-    out.set(name, zip.subarray(start, start + size));
-    at = start + size;
-  }
-  return out;
-}
+const unzip = (zip: Uint8Array) => new Map([...readStoredZip(zip)].map(([name, e]) => [name, e.bytes]));
 
 const shapes = (bytes: Uint8Array) =>
   Object.fromEntries([...parseSafetensorsHeader(bytes).tensors].map(([name, t]) => [name, t.shape]));

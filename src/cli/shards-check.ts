@@ -52,6 +52,13 @@ function row(file: string, s: ShardSummary): string[] {
   ];
 }
 
+/** What shards are checked against: a diffusers folder's or a bundle's identity and config (no weights decoded). */
+async function modelShardTeacher(path: string): Promise<ShardTeacher> {
+  if (!isModelFolder(path)) return shardTeacher(readFileSync(path));
+  const folder = await readDiffusersFolder(path);
+  return diffusersShardTeacher(folder.files, folder.name);
+}
+
 async function main(): Promise<number> {
   let values: { teacher?: string; model?: string };
   let files: string[];
@@ -74,14 +81,12 @@ async function main(): Promise<number> {
   const model = values.model ?? values.teacher;
   if (model) {
     try {
-      teacher = isModelFolder(model)
-        ? await readDiffusersFolder(model).then((f) => diffusersShardTeacher(f.files, f.name))
-        : await shardTeacher(readFileSync(model));
+      teacher = await modelShardTeacher(model);
     } catch (e) {
       console.error(`cannot use --model ${model}: ${(e as Error).message}`);
       return 2;
     }
-    console.log(`teacher ${teacher!.identity.name} sha256 ${teacher!.identity.sha256}`);
+    console.log(`teacher ${teacher.identity.name} sha256 ${teacher.identity.sha256}`);
   }
 
   const table: string[][] = [COLUMNS];

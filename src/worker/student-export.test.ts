@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStoredZip } from '../core/io/zip.test-util';
 import { loadDiffusersModel, type DiffusersModel } from '../core/diffusers/folder';
 import type { StudentSnapshot } from '../core/rapm/student-snapshot';
 import { loadGolden } from '../node/diffusers-golden.test-util';
@@ -12,20 +13,11 @@ import { diffusersStudentZip, teacherDiffusersUnet } from './student-export';
 import type { LoadedTeacher } from './teacher';
 
 /** name -> bytes of a stored zip's entries (local headers in order). */
+/** The zip's files by name; every entry is stored, as writeZip writes them. */
 function unzip(zip: Uint8Array): Map<string, Uint8Array> {
-  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
-  const out = new Map<string, Uint8Array>();
-  let at = 0;
-  while (view.getUint32(at, true) === 0x04034b50) {
-    expect(view.getUint16(at + 8, true)).toBe(0); // stored
-    const size = view.getUint32(at + 18, true);
-    const nameLength = view.getUint16(at + 26, true);
-    const name = new TextDecoder().decode(zip.subarray(at + 30, at + 30 + nameLength));
-    const start = at + 30 + nameLength + view.getUint16(at + 28, true);
-    out.set(name, zip.subarray(start, start + size));
-    at = start + size;
-  }
-  return out;
+  const entries = readStoredZip(zip);
+  for (const e of entries.values()) expect(e.method).toBe(0); // stored
+  return new Map([...entries].map(([name, e]) => [name, e.bytes]));
 }
 
 describe('diffusers downloads of a student', () => {

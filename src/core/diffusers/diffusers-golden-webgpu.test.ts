@@ -7,23 +7,19 @@
  * development machine, so this runs only when asked for:
  *   RAPM_WEBGPU_GOLDEN=1 npx vitest run src/core/diffusers/diffusers-golden-webgpu.test.ts
  */
-import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { hasSwiftShader, useSwiftShaderWebGpu } from '../../node/swiftshader.test-util';
 import { goldenForward, goldenTrajectory, GOLDEN_FIXTURES, loadGolden } from '../../node/diffusers-golden.test-util';
 import { WEBGPU_FORWARD_TOLERANCE, WEBGPU_TRAJECTORY_TOLERANCE } from './golden';
 
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 // The tolerances and why: core/diffusers/golden.ts. The browser's check (in CI): e2e/diffusers-golden.spec.ts.
 
-describe.runIf(existsSync(ICD) && process.env.RAPM_WEBGPU_GOLDEN === '1')(
+describe.runIf(hasSwiftShader() && process.env.RAPM_WEBGPU_GOLDEN === '1')(
   'diffusers fixtures on webgpu (Dawn on SwiftShader)',
   () => {
     beforeAll(async () => {
-      process.env.VK_ICD_FILENAMES = ICD;
-      process.env.XDG_RUNTIME_DIR ??= '/tmp';
-      const { useBackend } = await import('../../node/backend');
-      await useBackend('webgpu');
+      await useSwiftShaderWebGpu();
     }, 300_000);
 
     it.each(GOLDEN_FIXTURES)(

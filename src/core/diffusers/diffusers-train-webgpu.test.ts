@@ -6,10 +6,10 @@
  * biases were concatenated on the CPU, and the captured step refuses read-backs). The replayed
  * step must capture and equal the composed path, metric for metric.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasSwiftShader, useSwiftShaderWebGpu } from '../../node/swiftshader.test-util';
 import { DEFAULT_RAPM } from '../rapm/config';
 import type { RapmMetrics } from '../rapm/metrics';
 import { setStepReplay } from '../rapm/replayed-step';
@@ -19,7 +19,6 @@ import { diffusersTeacher } from '../teacher-load';
 import { readDiffusersFolder } from '../../node/diffusers-folder';
 import { GOLDEN_ROOT } from '../../node/diffusers-golden.test-util';
 
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const GEOMETRY = { coarseTimesteps: [999, 749, 499, 249], deltaTimesteps: [968, 718, 468, 218], guidance: 1 };
 const PIXELS = 3 * 32 * 32;
 
@@ -49,12 +48,9 @@ async function train(replay: boolean, iterations: number) {
 
 const strip = (m: RapmMetrics) => ({ ...m, ms: 0 });
 
-describe.runIf(existsSync(ICD))('a diffusers teacher trains on webgpu (Dawn on SwiftShader)', () => {
+describe.runIf(hasSwiftShader())('a diffusers teacher trains on webgpu (Dawn on SwiftShader)', () => {
   beforeAll(async () => {
-    process.env.VK_ICD_FILENAMES = ICD;
-    process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    const { useBackend } = await import('../../node/backend');
-    await useBackend('webgpu');
+    await useSwiftShaderWebGpu();
   }, 300_000);
   afterAll(() => setStepReplay(true));
 

@@ -6,9 +6,9 @@
  * every metric and the whole packed state (weights, moments, EMA, both heads), and a UNet's
  * forward and every parameter gradient replayed on new inputs.
  */
-import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasSwiftShader, useSwiftShaderWebGpu } from '../../node/swiftshader.test-util';
 import { DEFAULT_RAPM, type RapmConfig } from './config';
 import { TINY_GEOMETRY, TINY_MODEL, tinyBatch, tinyTeacher } from './fixtures.test-util';
 import { StepGraph } from '../kernels/step-graph';
@@ -17,8 +17,6 @@ import { gaussian } from '../random';
 import { setStepReplay } from './replayed-step';
 import { RapmTrainer } from './trainer';
 import type { RapmMetrics } from './metrics';
-
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 const cfg = (over: Partial<RapmConfig> = {}): RapmConfig => ({
   ...DEFAULT_RAPM,
@@ -40,12 +38,9 @@ async function run(replay: boolean, over: Partial<RapmConfig>, delta: boolean[])
 
 const strip = (m: RapmMetrics) => ({ ...m, ms: 0 });
 
-describe.runIf(existsSync(ICD))('replayed RAPM step on webgpu (Dawn on SwiftShader)', () => {
+describe.runIf(hasSwiftShader())('replayed RAPM step on webgpu (Dawn on SwiftShader)', () => {
   beforeAll(async () => {
-    process.env.VK_ICD_FILENAMES = ICD;
-    process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    const { useBackend } = await import('../../node/backend');
-    await useBackend('webgpu');
+    await useSwiftShaderWebGpu();
   }, 300_000);
   afterAll(() => setStepReplay(true));
 
