@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeZip } from '../io/zip';
 import type { Params } from '../nn/unet';
 import { mergeStudent } from '../rapm/lora';
+import { asStudentModel } from '../rapm/student-prediction';
 import type { StudentSnapshot } from '../rapm/student-snapshot';
 import { exportDiffusersFolder, type DiffusersExportTeacher, type ExportedFile } from './export';
 import { exportPeftAdapter } from './export-peft';
@@ -31,7 +32,9 @@ export async function exportDiffusersStudent(
   }
   const merged: Params = mergeStudent(teacher.params, snapshot.weights, snapshot.student);
   try {
-    return await exportDiffusersFolder(teacher, merged, snapshot.timesteps, { ...record, student: snapshot.student });
+    // the scheduler's prediction_type is the student's (student-prediction.ts)
+    const asStudent = { ...teacher, sampling: asStudentModel(teacher.sampling, snapshot.student) };
+    return await exportDiffusersFolder(asStudent, merged, snapshot.timesteps, { ...record, student: snapshot.student });
   } finally {
     tf.dispose(Object.values(merged));
   }

@@ -7,6 +7,9 @@ import { defaultSettings, settingDefault } from './settings';
 
 export type Distance = 'mse' | 'pseudo-huber';
 
+/** What a student's output means: 'teacher', its teacher's prediction type, or v (student-prediction.ts). */
+export type StudentPrediction = 'teacher' | 'v_prediction';
+
 /**
  * Which discriminators the run trains and the student's loss meets: 'off' trains neither (no
  * encoder pass over the student's points, no head update). A config without the field (saved
@@ -22,6 +25,8 @@ export interface StudentConfig {
   alpha: number;
   /** Parameter-name suffixes that get adapters (conv and linear weights). */
   targets: string[];
+  /** What the output means (student-prediction.ts); absent in configs older than it: the teacher's. */
+  prediction?: StudentPrediction;
 }
 
 export interface RapmConfig {

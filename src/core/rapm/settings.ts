@@ -147,6 +147,19 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     group: 'config',
+    key: 'student.prediction',
+    kind: 'choice',
+    label: 'Student predicts',
+    hint: "What the student's output means: the teacher's own type, or v, which keeps a 1-step student's x0 well conditioned at t = 999.",
+    choices: [
+      ['teacher', "the teacher's type"],
+      ['v_prediction', 'v'],
+    ],
+    default: 'teacher',
+    flag: 'student-prediction',
+  },
+  {
+    group: 'config',
     key: 'distance',
     kind: 'choice',
     label: 'Distance',

@@ -5,7 +5,9 @@ import { seededNoise } from '../diffusion/sampler';
 import { gaussian } from '../random';
 import { DEFAULT_RAPM } from './config';
 import { TINY_GEOMETRY, TINY_MODEL, tinyBatch, tinyTeacher } from './fixtures.test-util';
+import { mergeStudent } from './lora';
 import { exportLora, exportMerged, loadLora, sampleStudent } from './student';
+import { asStudentModel } from './student-prediction';
 import { disposeSnapshot, snapshotStudent } from './student-snapshot';
 import { RapmTrainer } from './trainer';
 
@@ -72,6 +74,46 @@ describe('student export', () => {
     const t = sampleStudent(TINY_MODEL, teacher, noise, labels, [999]);
     expect(tf.max(tf.abs(tf.sub(a, t))).dataSync()[0]).toBeGreaterThan(1e-4);
     tf.dispose([a, b, t, noise, labels, ...Object.values(fromMerged.params), ...Object.values(teacher)]);
+  });
+
+  it('a v-predicting student trains and samples as v, and both exports say so', async () => {
+    const teacher = tinyTeacher(11);
+    const geometry = { coarseTimesteps: [999], deltaTimesteps: [874], guidance: 2 };
+    const batch = { positions: gaussian(3, 2 * 64), deltaPositions: gaussian(4, 64), labels: Int32Array.of(1) };
+    const v = { ...DEFAULT_RAPM, student: { ...DEFAULT_RAPM.student, prediction: 'v_prediction' as const } };
+    // the same weights read two ways: the regression term of the first step differs
+    const asEps = new RapmTrainer(TINY_MODEL, teacher, geometry, { ...DEFAULT_RAPM, emaDecay: 0 });
+    const asV = new RapmTrainer(TINY_MODEL, teacher, geometry, { ...v, emaDecay: 0 });
+    const epsLoss = asEps.step(batch).perSlot.regAbs[0];
+    const vLoss = asV.step(batch).perSlot.regAbs[0];
+    expect(Math.abs(epsLoss - vLoss)).toBeGreaterThan(1e-3);
+    asEps.dispose();
+
+    const provenance = { teacher: { name: TINY_MODEL.name, sha256: 'ab'.repeat(32) }, iterations: 1 };
+    const snapshot = snapshotStudent(asV);
+    const lora = await exportLora(TINY_MODEL, snapshot, provenance);
+    const merged = await exportMerged(TINY_MODEL, teacher, snapshot, provenance);
+    const weights = snapshot.weights;
+    const fromLora = loadLora(lora, TINY_MODEL, provenance.teacher.sha256, teacher);
+    const fromMerged = loadModelBundle(merged);
+    expect(TINY_MODEL.prediction).toBe('epsilon');
+    expect(fromLora.model.prediction).toBe('v_prediction');
+    expect(fromMerged.config.prediction).toBe('v_prediction');
+    const noise = seededNoise([6, 7], 8, 8, 1);
+    const labels = tf.tensor1d([0, 2], 'int32');
+    const trained = mergeStudent(teacher, weights, snapshot.student);
+    const direct = sampleStudent(asStudentModel(TINY_MODEL, snapshot.student), trained, noise, labels, [999]);
+    const a = sampleStudent(fromLora.model, fromLora.params, noise, labels, [999]);
+    const b = sampleStudent(fromMerged.config, fromMerged.params, noise, labels, [999]);
+    expect(tf.max(tf.abs(tf.sub(a, direct))).dataSync()[0]).toBeLessThan(1e-4);
+    expect(tf.max(tf.abs(tf.sub(b, direct))).dataSync()[0]).toBeLessThan(1e-4);
+    // read as epsilon, the same weights sample something else
+    const asEpsSamples = sampleStudent(TINY_MODEL, trained, noise, labels, [999]);
+    expect(tf.max(tf.abs(tf.sub(asEpsSamples, direct))).dataSync()[0]).toBeGreaterThan(1e-3);
+    disposeSnapshot(snapshot);
+    asV.dispose();
+    tf.dispose([direct, a, b, asEpsSamples, noise, labels, ...Object.values(trained)]);
+    tf.dispose([...Object.values(fromMerged.params), ...Object.values(fromLora.params), ...Object.values(teacher)]);
   });
 
   it('refuses adapters of another teacher', async () => {

@@ -18,6 +18,7 @@ import type { AnyModelConfig, ModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
 import { checkStudentConfig } from './config-check';
 import { loraTargets, mergeStudent } from './lora';
+import { asStudentModel } from './student-prediction';
 import type { StudentSnapshot } from './student-snapshot';
 import type { TeacherModel } from './teacher-model';
 
@@ -87,7 +88,7 @@ export async function exportMerged(
   }
   const merged = mergeStudent(teacher, snapshot.weights, snapshot.student);
   const config: ModelConfig = {
-    ...model,
+    ...asStudentModel(model, snapshot.student),
     name: `${model.name}-rapm-student`,
     studentTimesteps: snapshot.timesteps,
     provenance: { ...model.provenance, student: JSON.stringify(provenance) },
@@ -110,7 +111,7 @@ export async function studentSamples(
   const merged = mergeStudent(teacher.params, snapshot.weights, snapshot.student);
   const samples = tf.tidy(() =>
     sampleStudent(
-      teacher.config,
+      asStudentModel(teacher.config, snapshot.student),
       merged,
       tf.tensor4d(noise, [labels.length, height, width, channels]),
       tf.tensor1d(labels, 'int32'),
@@ -215,7 +216,7 @@ export function loadLora(
   for (const [name, t] of decoded) adapters[name] = tf.tensor(t.data, t.shape, 'float32');
   const params = mergeStudent(teacher, adapters, student);
   tf.dispose(Object.values(adapters));
-  const model: AnyModelConfig = { ...teacherModel, name: `${teacherModel.name}-rapm-student` };
+  const model: AnyModelConfig = { ...asStudentModel(teacherModel, student), name: `${teacherModel.name}-rapm-student` };
   if (timesteps) model.studentTimesteps = timesteps;
   return { model, params };
 }

@@ -26,6 +26,7 @@ import { packReadout, readMetrics } from './readout';
 import { slotTimes, type SlotTimes } from './slot-geometry';
 import { FeatureReplay } from './feature-replay';
 import { ReplayedStep } from './replayed-step';
+import { asStudentModel } from './student-prediction';
 import {
   disposeStepTensors,
   leadRows,
@@ -60,7 +61,9 @@ export class RapmTrainer {
   readonly adamRel: PackedAdam;
   readonly adamAbs: PackedAdam;
   iteration = 0;
+  /** The teacher's DDIM (its steps to z^d) and the student's (its own output type: student-prediction.ts). */
   private readonly ddim: Ddim;
+  private readonly studentDdim: Ddim;
   private readonly slots: number;
   /** Past discriminator inputs (features), when cfg.discReplay > 0. */
   private readonly replay: FeatureReplay;
@@ -85,6 +88,7 @@ export class RapmTrainer {
     // before any state is allocated: the widest pass is the discriminators' over 3 N B rows
     checkModelFits(this.network, backendLimits(), cfg.student.mode, 3 * this.slots * cfg.batchSize);
     this.ddim = modelDdim(model);
+    this.studentDdim = modelDdim(asStudentModel(model, cfg.student));
     const studentAdam = { lr: cfg.studentLr, beta1: cfg.studentBetas[0], beta2: cfg.studentBetas[1], eps: 1e-8 };
     // the EMA block exists even when the EMA is off (decay 0): it then keeps the initial weights
     this.adamStudent = new PackedAdam(studentAdam, initStudentWeights(teacher, cfg.student, cfg.seed), {
@@ -390,7 +394,7 @@ export class RapmTrainer {
   ) {
     return tf.tidy(() => {
       const out = this.network.apply(p, z, tf.tensor1d(t), labels, fixed);
-      return this.ddim.step(out, z, t, s);
+      return this.studentDdim.step(out, z, t, s);
     });
   }
 

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AnyModelConfig } from '../model-config';
 import type { Params } from '../nn/unet';
 import { mergeStudent } from './lora';
+import { asStudentModel } from './student-prediction';
 import type { StudentSnapshot } from './student-snapshot';
 import type { TrajectorySource } from './trajectory-source';
 import { makeValidationSplit, trainingIndices, type ValidationSplit } from './validation-split';
@@ -138,7 +139,7 @@ export class Validator {
     let point: ValidationPoint;
     try {
       point = await validateStudent(
-        this.model,
+        asStudentModel(this.model, snapshot.student),
         student,
         snapshot.timesteps,
         this.set,
