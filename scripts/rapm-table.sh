@@ -59,9 +59,11 @@ reg="--mu-rel 1 --mu-abs 1"
 both="--lambda-rel 1 --lambda-abs 1 $reg"
 both01="--lambda-rel 0.1 --lambda-abs 0.1 $reg"
 paired="--disc-loss paired --disc-lr 1e-3"
+regonly="--lambda-rel 0 --lambda-abs 0 --discriminators off $reg"
+v="--student-prediction v_prediction"
 declare -A terms=(
   [both]="$both"
-  [regression]="--lambda-rel 0 --lambda-abs 0 --discriminators off $reg"
+  [regression]="$regonly"
   [absolute]="--lambda-rel 0 --lambda-abs 1 --discriminators absolute --mu-rel 0 --mu-abs 1"
   [relative]="--lambda-rel 1 --lambda-abs 0 --discriminators relative --mu-rel 1 --mu-abs 0"
   [adversarial]="--lambda-rel 1 --lambda-abs 1 --mu-rel 0 --mu-abs 0"
@@ -73,6 +75,17 @@ declare -A terms=(
   [absolute-l0.1]="--lambda-rel 0 --lambda-abs 0.1 $reg"
   [both-l0.01]="--lambda-rel 0.01 --lambda-abs 0.01 $reg"
   [both-l0.1-d2-replay16]="$both01 --disc-steps 2 --disc-replay 16"
+  # the student's learning rate, EMA and output type (v: src/core/rapm/student-prediction.ts), tried at N = 1
+  [regression-lr2e-4]="$regonly --student-lr 2e-4"
+  [regression-ema0.999]="$regonly --ema 0.999"
+  [regression-v]="$regonly $v"
+  [regression-v-lr2e-4]="$regonly $v --student-lr 2e-4"
+  [regression-v-lr5e-4]="$regonly $v --student-lr 5e-4"
+  [both-l0.1-v-lr2e-4]="$both01 $v --student-lr 2e-4"
+  [both-l0.01-v-lr2e-4]="--lambda-rel 0.01 --lambda-abs 0.01 $reg $v --student-lr 2e-4"
+  [both-l0.3-v-lr2e-4]="--lambda-rel 0.3 --lambda-abs 0.3 $reg $v --student-lr 2e-4"
+  [both-l0.1-v-lr5e-4]="$both01 $v --student-lr 5e-4"
+  [absolute-l0.1-v-lr2e-4]="--lambda-rel 0 --lambda-abs 0.1 $reg $v --student-lr 2e-4"
 )
 
 # The distill flags of configuration NAME: its loss terms and its student.
