@@ -33,6 +33,13 @@ test('presets fill the fields; an edit shows custom; the Advanced fold stays ope
   await expect(page.getByLabel('Student learning rate')).toHaveValue('0.00005');
   await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('450');
 
+  await presets.getByRole('radio', { name: 'Best measured for 1 step' }).check();
+  await expect(page.getByLabel('Student predicts')).toHaveValue('v_prediction');
+  await expect(page.getByLabel('Student learning rate')).toHaveValue('0.0002');
+  await expect(page.getByLabel('λ abs (adversarial)')).toHaveValue('0.1');
+  await presets.getByRole('radio', { name: 'Best measured on this teacher' }).check();
+  await expect(page.getByLabel('Student predicts')).toHaveValue('teacher');
+
   await train.getByLabel('Seed').fill('7');
   await expect(state).toHaveText(/custom/);
   for (const radio of await presets.getByRole('radio').all()) await expect(radio).not.toBeChecked();
