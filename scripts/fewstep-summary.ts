@@ -1,10 +1,16 @@
 /**
- * npx tsx scripts/fewstep-summary.ts [docs/results-fewstep.jsonl]
+ * npx tsx scripts/fewstep-summary.ts [docs/results-fewstep.jsonl] [--table [--iteration I] [--seconds T]]
  *
  * Markdown tables from the rows of scripts/rapm-table.sh: the teacher's DDIM rows, each student's
  * learning curve on fresh seeds (FID / class accuracy to real digits and FID to the teacher's 32-step
- * samples, every export), mean +- sd over seeds where there are several, and the studio's held-out
- * validation curve of the same runs (64 trajectories: RMSE to the teacher's end point, FID, accuracy).
+ * samples, every export), mean +- sd over seeds where there are several (a point that fewer seeds reached
+ * says how many), and the studio's held-out validation curve of the same runs (64 trajectories: RMSE to
+ * the teacher's end point, FID, accuracy).
+ *
+ * --table: one table per N instead, a configuration a line, as docs/results.md quotes it: at equal
+ * iterations (I, default 600), the best point of the mean curve over the iterations every seed reached,
+ * and at equal time (T seconds, default 120: each seed's last export at or before T at the
+ * configuration's median seconds per iteration over its runs).
  */
 import { readFileSync } from 'node:fs';
 
@@ -27,7 +33,19 @@ interface Row {
   heldOut?: number;
 }
 
-const file = process.argv[2] ?? 'docs/results-fewstep.jsonl';
+const args = process.argv.slice(2);
+function option(name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} takes a positive number, got '${args[i + 1]}'`);
+  args.splice(i, 2);
+  return v;
+}
+const atIteration = option('--iteration', 600);
+const atSeconds = option('--seconds', 120);
+const tableMode = args.includes('--table');
+const file = args.find((a) => !a.startsWith('--')) ?? 'docs/results-fewstep.jsonl';
 const rows = readFileSync(file, 'utf8')
   .split('\n')
   .filter((l) => l.trim())
@@ -37,63 +55,137 @@ const rows = readFileSync(file, 'utf8')
 const f1 = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
 const f2 = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
 const pct = (v: number | undefined | null) => (v === undefined || v === null ? '-' : `${(100 * v).toFixed(1)}%`);
+const mean = (vs: number[]) => vs.reduce((a, b) => a + b, 0) / vs.length;
 function stat(vs: number[], fmt: (v: number) => string): string {
   if (vs.length === 1) return fmt(vs[0]);
-  const m = vs.reduce((a, b) => a + b, 0) / vs.length;
+  const m = mean(vs);
   const sd = Math.sqrt(vs.reduce((a, b) => a + (b - m) ** 2, 0) / (vs.length - 1));
   return `${fmt(m)} +- ${fmt(sd)}`;
 }
+const median = (vs: number[]) => [...vs].sort((a, b) => a - b)[Math.floor(vs.length / 2)];
+const fidCell = (at: Row[]) =>
+  at.length === 0
+    ? '-'
+    : stat(
+        at.map((r) => r.fid!),
+        (v) => v.toFixed(1),
+      );
+const accCell = (at: Row[]) =>
+  at.length === 0
+    ? '-'
+    : stat(
+        at.map((r) => 100 * r.classAccuracy!),
+        (v) => `${v.toFixed(1)}%`,
+      );
+const toTeacherCell = (at: Row[]) =>
+  at.length === 0
+    ? '-'
+    : stat(
+        at.map((r) => r.fidToAgainst!),
+        (v) => v.toFixed(2),
+      );
 
 const teacher = rows.filter((r) => r.kind === 'teacher').sort((a, b) => a.N - b.N);
-console.log(`## Teacher, DDIM, CFG 1.5 (K = ${teacher[0]?.count ?? '?'})\n`);
-console.log('| steps | FID | class acc. | FID to teacher 32 | pixel RMSE to teacher 32 |');
-console.log('| ---: | ---: | ---: | ---: | ---: |');
-for (const r of teacher) {
-  const to = r.N === 32 ? '0' : f2(r.fidToAgainst);
-  console.log(
-    `| ${r.N} | ${f1(r.fid)} | ${pct(r.classAccuracy)} | ${to} | ${r.N === 32 ? '0' : f2(r.pixelRmseToAgainst)} |`,
-  );
-}
-
 const students = rows.filter((r) => r.kind === 'student');
 const groups = new Map<string, Row[]>();
 for (const r of students) {
   const g = `${r.N}|${r.config}`;
   groups.set(g, [...(groups.get(g) ?? []), r]);
 }
-console.log('\n## Students: learning curves on fresh seeds (FID / class acc. / FID to teacher 32)\n');
-for (const [g, rs] of [...groups].sort()) {
-  const [n, config] = g.split('|');
-  const seeds = [...new Set(rs.map((r) => r.trainSeed))];
-  const sPerIt = [...new Set(rs.map((r) => r.sPerItMedian))].map((v) => v?.toFixed(2)).join(', ');
-  console.log(`### N = ${n}, ${config} (seeds ${seeds.join(', ')}; median s/it ${sPerIt}; K = ${rs[0].count})\n`);
-  console.log('| iteration | FID | class acc. | FID to teacher 32 | pixel RMSE to teacher 32 |');
+const seedsOf = (rs: Row[]) => [...new Set(rs.map((r) => r.trainSeed!))];
+
+function printTeacher(): void {
+  console.log(`## Teacher, DDIM, CFG 1.5 (K = ${teacher[0]?.count ?? '?'})\n`);
+  console.log('| steps | FID | class acc. | FID to teacher 32 | pixel RMSE to teacher 32 |');
   console.log('| ---: | ---: | ---: | ---: | ---: |');
-  const its = [...new Set(rs.map((r) => r.iteration!))].sort((a, b) => a - b);
-  for (const it of its) {
-    const at = rs.filter((r) => r.iteration === it);
-    const cells = [
-      stat(
-        at.map((r) => r.fid!),
-        (v) => v.toFixed(1),
-      ),
-      stat(
-        at.map((r) => 100 * r.classAccuracy!),
-        (v) => `${v.toFixed(1)}%`,
-      ),
-      stat(
-        at.map((r) => r.fidToAgainst!),
-        (v) => v.toFixed(2),
-      ),
-      stat(
+  for (const r of teacher) {
+    const to = r.N === 32 ? '0' : f2(r.fidToAgainst);
+    console.log(
+      `| ${r.N} | ${f1(r.fid)} | ${pct(r.classAccuracy)} | ${to} | ${r.N === 32 ? '0' : f2(r.pixelRmseToAgainst)} |`,
+    );
+  }
+}
+
+function printCurves(): void {
+  console.log('\n## Students: learning curves on fresh seeds (FID / class acc. / FID to teacher 32)\n');
+  for (const [g, rs] of [...groups].sort()) {
+    const [n, config] = g.split('|');
+    const seeds = seedsOf(rs);
+    const sPerIt = [...new Set(rs.map((r) => r.sPerItMedian))].map((v) => v?.toFixed(2)).join(', ');
+    console.log(`### N = ${n}, ${config} (seeds ${seeds.join(', ')}; median s/it ${sPerIt}; K = ${rs[0].count})\n`);
+    console.log('| iteration | FID | class acc. | FID to teacher 32 | pixel RMSE to teacher 32 |');
+    console.log('| ---: | ---: | ---: | ---: | ---: |');
+    const its = [...new Set(rs.map((r) => r.iteration!))].sort((a, b) => a - b);
+    for (const it of its) {
+      const at = rs.filter((r) => r.iteration === it);
+      const rmse = stat(
         at.map((r) => r.pixelRmseToAgainst!),
         (v) => v.toFixed(3),
-      ),
-    ];
-    console.log(`| ${it} | ${cells.join(' | ')} |`);
+      );
+      const fewer = seeds.length > 1 && at.length < seeds.length ? ` (${at.length} of ${seeds.length} seeds)` : '';
+      console.log(`| ${it}${fewer} | ${fidCell(at)} | ${accCell(at)} | ${toTeacherCell(at)} | ${rmse} |`);
+    }
+    console.log('');
   }
-  console.log('');
 }
+
+/** One line per configuration and N: equal iterations, the mean curve's best point, equal time. */
+function printTable(): void {
+  const ns = [...new Set(students.map((r) => r.N))].sort((a, b) => b - a);
+  for (const n of ns) {
+    const t = teacher.find((r) => r.N === n);
+    console.log(`### N = ${n} (teacher DDIM ${n}: ${t ? `${f1(t.fid)} / ${pct(t.classAccuracy)}` : 'not scored'})\n`);
+    console.log(
+      `| configuration | seeds | s/it | FID at ${atIteration} it | class acc. | FID to teacher 32 | best mean FID (it) | FID at ${atSeconds} s (it) |`,
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const configs = [...groups].filter(([g]) => g.startsWith(`${n}|`)).sort(([a], [b]) => a.localeCompare(b));
+    for (const [g, rs] of configs) {
+      const config = g.split('|')[1];
+      const seeds = seedsOf(rs);
+      const rate = median(rs.map((r) => r.sPerItMedian!).filter((v) => v !== undefined));
+      const at = rs.filter((r) => r.iteration === atIteration);
+      // the best point of the mean curve, over the iterations every seed reached
+      const common = [...new Set(rs.map((r) => r.iteration!))].filter(
+        (it) => rs.filter((r) => r.iteration === it).length === seeds.length,
+      );
+      let best: { it: number; rows: Row[] } | null = null;
+      for (const it of common) {
+        const here = rs.filter((r) => r.iteration === it);
+        if (!best || mean(here.map((r) => r.fid!)) < mean(best.rows.map((r) => r.fid!))) best = { it, rows: here };
+      }
+      // equal time: each seed's last export at or before atSeconds at the configuration's rate
+      const timed = seeds
+        .map(
+          (s) =>
+            rs
+              .filter((r) => r.trainSeed === s && r.iteration! * rate <= atSeconds)
+              .sort((a, b) => b.iteration! - a.iteration!)[0],
+        )
+        .filter((r): r is Row => r !== undefined);
+      const timedIts = [...new Set(timed.map((r) => r.iteration))].join('/');
+      const cells = [
+        config,
+        `${seeds.length}`,
+        rate.toFixed(2),
+        `${fidCell(at)}${at.length < seeds.length && at.length > 0 ? ` (${at.length} seeds)` : ''}`,
+        accCell(at),
+        toTeacherCell(at),
+        best ? `${fidCell(best.rows)} (${best.it})` : '-',
+        timed.length > 0 ? `${fidCell(timed)} (${timedIts})` : '-',
+      ];
+      console.log(`| ${cells.join(' | ')} |`);
+    }
+    console.log('');
+  }
+}
+
+if (tableMode) {
+  printTable();
+  process.exit(0);
+}
+printTeacher();
+printCurves();
 
 const validation = rows.filter((r) => r.kind === 'validation');
 if (validation.length > 0) {
