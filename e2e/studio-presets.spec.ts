@@ -25,26 +25,26 @@ test('presets fill the fields; an edit shows custom; the Advanced fold stays ope
   await expect(page.getByLabel('λ rel (adversarial)')).toHaveValue('1');
   await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('2000');
 
-  await presets.getByRole('radio', { name: 'Best measured on this teacher' }).check();
+  await presets.getByRole('radio', { name: 'Best measured for 4 steps' }).check();
   await expect(page.getByLabel('Student', { exact: true })).toHaveValue('full');
   await expect(page.getByLabel('λ rel (adversarial)')).toHaveValue('0.1');
   await expect(page.getByLabel('λ abs (adversarial)')).toHaveValue('0.1');
   await expect(page.getByLabel('μ rel (regression)')).toHaveValue('1');
   await expect(page.getByLabel('Student learning rate')).toHaveValue('0.00005');
-  await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('450');
+  await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('200');
 
   await presets.getByRole('radio', { name: 'Best measured for 1 step' }).check();
   await expect(page.getByLabel('Student predicts')).toHaveValue('v_prediction');
   await expect(page.getByLabel('Student learning rate')).toHaveValue('0.0002');
   await expect(page.getByLabel('λ abs (adversarial)')).toHaveValue('0.1');
-  await presets.getByRole('radio', { name: 'Best measured on this teacher' }).check();
+  await presets.getByRole('radio', { name: 'Best measured for 4 steps' }).check();
   await expect(page.getByLabel('Student predicts')).toHaveValue('teacher');
 
   await train.getByLabel('Seed').fill('7');
   await expect(state).toHaveText(/custom/);
   for (const radio of await presets.getByRole('radio').all()) await expect(radio).not.toBeChecked();
   await train.getByLabel('Seed').fill('0');
-  await expect(presets.getByRole('radio', { name: 'Best measured on this teacher' })).toBeChecked();
+  await expect(presets.getByRole('radio', { name: 'Best measured for 4 steps' })).toBeChecked();
 
   await page.reload();
   await expect(page.getByLabel('LoRA rank')).toBeVisible();

@@ -85,6 +85,7 @@ declare -A terms=(
   [both-l0.01-v-lr2e-4]="--lambda-rel 0.01 --lambda-abs 0.01 $reg $v --student-lr 2e-4"
   [both-l0.3-v-lr2e-4]="--lambda-rel 0.3 --lambda-abs 0.3 $reg $v --student-lr 2e-4"
   [both-l0.1-v-lr5e-4]="$both01 $v --student-lr 5e-4"
+  [both-l0.1-v-lr1e-3]="$both01 $v --student-lr 1e-3"
   [absolute-l0.1-v-lr2e-4]="--lambda-rel 0 --lambda-abs 0.1 $reg $v --student-lr 2e-4"
   # the drift of the 2-step student with discriminators past 300 iterations (issue 22, item 4): a smaller step, a slower EMA
   [both-l0.1-lr2e-5]="$both01 --student-lr 2e-5"
