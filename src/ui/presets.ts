@@ -57,7 +57,7 @@ export const PRESETS: readonly Preset[] = [
     label: 'Best measured for 4 steps',
     description:
       'For the built-in 4-step shards ([999, 749, 499, 249]), docs/results-fewstep.md: both discriminators at λ 0.1, ' +
-      'both regressions, full fine-tuning at lr 5e-5, 200 iterations: FID 5.4 ± 0.4 / 96.5% over 3 seeds on 1,000 ' +
+      'both regressions, full fine-tuning at lr 5e-5, 200 iterations: FID 5.4 ± 0.4 / 96.4% over 3 seeds on 1,000 ' +
       'fresh samples (regression alone 6.1 ± 0.3 at its best, 500 iterations; teacher DDIM 4 steps 11.8, 32 steps 4.9). ' +
       'Longer runs drift away from real digits (6.7 at 600).',
     config: BOTH_AT_0_1_FULL,
