@@ -3,7 +3,7 @@ import type { RunSettings } from '../core/rapm/config';
 import { knownOf, SETTINGS, valueAt, type NumberSetting, type Setting } from '../core/rapm/settings';
 import { NumberField } from './NumberField';
 import { SelectField } from './SelectField';
-import { matchingPreset, PRESETS } from './presets';
+import { matchingPreset, presetForShards, PRESETS } from './presets';
 import { useStudio } from './store';
 import { choosePreset, setConfigSetting, setRunSetting } from './train-form';
 
@@ -31,7 +31,9 @@ function rememberOpen(open: boolean): void {
 function Presets({ disabled }: { disabled: boolean }) {
   const config = useStudio((s) => s.config);
   const settings = useStudio((s) => s.trainSettings);
+  const shards = useStudio((s) => s.shards);
   const current = matchingPreset(config, settings);
+  const fitting = presetForShards(shards);
   const name = useId();
   return (
     <fieldset disabled={disabled} className="presets">
@@ -57,6 +59,14 @@ function Presets({ disabled }: { disabled: boolean }) {
       <p className="hint" data-testid="preset-state">
         {current ? `Settings: ${current.label}.` : 'Settings: custom (edited under Advanced).'}
       </p>
+      {fitting && current?.id !== fitting.id && (
+        <p className="hint" data-testid="preset-fit">
+          The stored shards train a {fitting.forSteps}-step student: “{fitting.label}” is the setting measured for them.{' '}
+          <button type="button" onClick={() => choosePreset(fitting)}>
+            Use it
+          </button>
+        </p>
+      )}
     </fieldset>
   );
 }

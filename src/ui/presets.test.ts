@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RAPM } from '../core/rapm/config';
-import { matchingPreset, PRESETS, START_PRESET } from './presets';
+import { matchingPreset, presetForShards, PRESETS, START_PRESET } from './presets';
 
 describe('presets', () => {
   it('each preset is recognised from its own values, and only those', () => {
@@ -29,5 +29,16 @@ describe('presets', () => {
     expect(byId['best-1step'].config).toMatchObject({ lambdaRel: 0.1, lambdaAbs: 0.1, studentLr: 2e-4 });
     expect(byId['best-1step'].config.student).toMatchObject({ mode: 'full', prediction: 'v_prediction' });
     expect(START_PRESET.config).toEqual(DEFAULT_RAPM);
+  });
+
+  it("names the preset measured for the shards' N, only where the loaded teacher's shards agree on one N", () => {
+    const shard = (slots: number, teacherMatch = true) => ({ slots, teacherMatch });
+    expect(presetForShards([shard(1), shard(1)])?.id).toBe('best-1step');
+    expect(presetForShards([shard(2)])?.id).toBe('best-2step');
+    expect(presetForShards([shard(4), shard(2, false)])?.id).toBe('best');
+    expect(presetForShards([shard(4), shard(2)])).toBeNull();
+    expect(presetForShards([shard(8)])).toBeNull();
+    expect(presetForShards([])).toBeNull();
+    for (const n of [1, 2, 4]) expect(presetForShards([shard(n)])?.forSteps).toBe(n);
   });
 });

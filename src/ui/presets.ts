@@ -19,6 +19,8 @@ export interface Preset {
   description: string;
   config: RapmConfig;
   run: PresetRun;
+  /** The student's step count N whose built-in shards this preset was measured on (the few-step table's best). */
+  forSteps?: number;
 }
 
 /** Both discriminators at λ 0.1, both regressions, full fine-tuning: the best measured at 4 and at 2 steps. */
@@ -62,6 +64,7 @@ export const PRESETS: readonly Preset[] = [
       'Longer runs drift away from real digits (6.7 at 600).',
     config: BOTH_AT_0_1_FULL,
     run: { iterations: 200, sampleEvery: 50, checkpointEvery: 50 },
+    forSteps: 4,
   },
   {
     id: 'best-2step',
@@ -72,6 +75,7 @@ export const PRESETS: readonly Preset[] = [
       'alone 11.0 ± 0.9 there; teacher DDIM 2 steps 70.1, 32 steps 4.9). Longer runs drift away from real digits.',
     config: BOTH_AT_0_1_FULL,
     run: { iterations: 300, sampleEvery: 50, checkpointEvery: 50 },
+    forSteps: 2,
   },
   {
     id: 'best-1step',
@@ -87,6 +91,7 @@ export const PRESETS: readonly Preset[] = [
       studentLr: 2e-4,
     },
     run: { iterations: 600, sampleEvery: 50, checkpointEvery: 50 },
+    forSteps: 1,
   },
   {
     id: 'quick',
@@ -98,6 +103,17 @@ export const PRESETS: readonly Preset[] = [
     run: { iterations: 300, sampleEvery: 25, checkpointEvery: 50 },
   },
 ];
+
+/**
+ * The preset measured for the student that these shards train: the one whose `forSteps` is their N, where
+ * every shard of the loaded teacher has the same N (null otherwise, or with none).
+ */
+export function presetForShards(shards: readonly { slots: number; teacherMatch: boolean }[]): Preset | null {
+  const steps = new Set(shards.filter((s) => s.teacherMatch).map((s) => s.slots));
+  if (steps.size !== 1) return null;
+  const [n] = steps;
+  return PRESETS.find((p) => p.forSteps === n) ?? null;
+}
 
 /** What a fresh page's form holds: a short run at the defaults. */
 export const START_PRESET: Preset = PRESETS.find((p) => p.id === 'quick') ?? PRESETS[0];
