@@ -11,6 +11,9 @@
  * iterations (I, default 600), the best point of the mean curve over the iterations every seed reached,
  * and at equal time (T seconds, default 120: each seed's last export at or before T at the
  * configuration's median seconds per iteration over its runs).
+ *
+ * --compare "N:CONFIG N:CONFIG ...": one curve table, the mean FID (+- sd over seeds, and how many seeds
+ * where fewer than the run's) of each named run at every iteration any of them was scored.
  */
 import { readFileSync } from 'node:fs';
 
@@ -44,6 +47,8 @@ function option(name: string, fallback: number): number {
 }
 const atIteration = option('--iteration', 600);
 const atSeconds = option('--seconds', 120);
+const compareAt = args.indexOf('--compare');
+const compare = compareAt < 0 ? null : (args.splice(compareAt, 2)[1] ?? '').split(/\s+/).filter(Boolean);
 const tableMode = args.includes('--table');
 const file = args.find((a) => !a.startsWith('--')) ?? 'docs/results-fewstep.jsonl';
 const rows = readFileSync(file, 'utf8')
@@ -180,6 +185,30 @@ function printTable(): void {
   }
 }
 
+/** The named runs' mean FID curves side by side. */
+function printCompare(names: string[]): void {
+  const runs = names.map((name) => {
+    const [n, config] = name.split(':');
+    const rs = groups.get(`${n}|${config}`);
+    if (!rs) throw new Error(`--compare: no student rows for N = ${n}, configuration '${config}'`);
+    return { name: `N = ${n}, ${config}`, rs, seeds: seedsOf(rs).length };
+  });
+  const its = [...new Set(runs.flatMap((r) => r.rs.map((x) => x.iteration!)))].sort((a, b) => a - b);
+  console.log(`| iteration | ${runs.map((r) => `${r.name} (${r.seeds} seeds)`).join(' | ')} |`);
+  console.log(`| ---: | ${runs.map(() => '---:').join(' | ')} |`);
+  for (const it of its) {
+    const cells = runs.map((r) => {
+      const at = r.rs.filter((x) => x.iteration === it);
+      return at.length > 0 && at.length < r.seeds ? `${fidCell(at)} (${at.length})` : fidCell(at);
+    });
+    console.log(`| ${it} | ${cells.join(' | ')} |`);
+  }
+}
+
+if (compare) {
+  printCompare(compare);
+  process.exit(0);
+}
 if (tableMode) {
   printTable();
   process.exit(0);
