@@ -37,7 +37,8 @@ test('presets fill the fields; an edit shows custom; the Advanced fold stays ope
 
   await presets.getByRole('radio', { name: 'Best measured for 1 step' }).check();
   await expect(page.getByLabel('Student predicts')).toHaveValue('v_prediction');
-  await expect(page.getByLabel('Student learning rate')).toHaveValue('0.0002');
+  await expect(page.getByLabel('Student learning rate')).toHaveValue('0.0005');
+  await expect(page.getByLabel('Iterations', { exact: true })).toHaveValue('3000');
   await expect(page.getByLabel('λ abs (adversarial)')).toHaveValue('0.1');
   await presets.getByRole('radio', { name: 'Best measured for 4 steps' }).check();
   await expect(page.getByLabel('Student predicts')).toHaveValue('teacher');

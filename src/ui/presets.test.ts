@@ -26,7 +26,7 @@ describe('presets', () => {
     expect(byId.quick.run.iterations).toBeLessThan(1000);
     // the few-step table's best per N (docs/results-fewstep.md)
     expect(byId['best-2step'].config).toMatchObject({ lambdaRel: 0.1, lambdaAbs: 0.1, discriminators: 'both' });
-    expect(byId['best-1step'].config).toMatchObject({ lambdaRel: 0.1, lambdaAbs: 0.1, studentLr: 2e-4 });
+    expect(byId['best-1step'].config).toMatchObject({ lambdaRel: 0.1, lambdaAbs: 0.1, studentLr: 5e-4 });
     expect(byId['best-1step'].config.student).toMatchObject({ mode: 'full', prediction: 'v_prediction' });
     expect(START_PRESET.config).toEqual(DEFAULT_RAPM);
   });
