@@ -67,7 +67,6 @@ function stat(vs: number[], fmt: (v: number) => string): string {
   const sd = Math.sqrt(vs.reduce((a, b) => a + (b - m) ** 2, 0) / (vs.length - 1));
   return `${fmt(m)} +- ${fmt(sd)}`;
 }
-const median = (vs: number[]) => [...vs].sort((a, b) => a - b)[Math.floor(vs.length / 2)];
 const fidCell = (at: Row[]) =>
   at.length === 0
     ? '-'
