@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 ROWS=${1:-docs/results-fewstep.jsonl}
 summary() { npx tsx scripts/fewstep-summary.ts "$ROWS" "$@"; }
+# the main rows: their curves side by side in both files
 MAIN="4:regression 4:both-l0.1 2:regression 2:both-l0.1 2:both-l0.1-lr2e-5 1:regression 1:regression-v-lr2e-4 1:both-l0.1-v-lr5e-4"
+# the configurations docs/results.md's table keeps (the issue's list and the main rows; the rest: results-fewstep.md)
+KEEP="regression absolute both-l0.1 both both-paired both-lora1 both-l0.01 both-l0.1-lr2e-5 regression-v-lr2e-4 both-l0.1-v-lr5e-4"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -20,9 +23,9 @@ trap 'rm -rf "$tmp"' EXIT
 } >docs/results-fewstep-curves.md
 summary --table --iteration 600 --seconds 240 >"$tmp/table"
 summary --compare "$MAIN" >"$tmp/compare"
-# docs/results.md quotes the main rows only: the table's lines of the configurations in $MAIN, by N
-main_configs=$(for m in $MAIN; do echo "${m#*:}"; done | sort -u | paste -sd '|')
-grep -E "^(###|\| configuration|\| ---|\| ($main_configs) \||$)" "$tmp/table" >"$tmp/main-table"
+# docs/results.md quotes the table's lines of the configurations in $KEEP, by N
+keep=$(echo "$KEEP" | tr ' ' '|')
+grep -E "^(###|\| configuration|\| ---|\| ($keep) \||$)" "$tmp/table" >"$tmp/main-table"
 
 # replace NAME's block in FILE by the contents of SOURCE
 fill() {
