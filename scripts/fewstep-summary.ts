@@ -67,28 +67,28 @@ function stat(vs: number[], fmt: (v: number) => string): string {
   const sd = Math.sqrt(vs.reduce((a, b) => a + (b - m) ** 2, 0) / (vs.length - 1));
   return `${fmt(m)} +- ${fmt(sd)}`;
 }
+/** One cell: mean +- sd of a row field over the rows, '-' where there are none. */
+const cell = (at: Row[], value: (r: Row) => number, fmt: (v: number) => string) =>
+  at.length === 0 ? '-' : stat(at.map(value), fmt);
 const fidCell = (at: Row[]) =>
-  at.length === 0
-    ? '-'
-    : stat(
-        at.map((r) => r.fid!),
-        (v) => v.toFixed(1),
-      );
+  cell(
+    at,
+    (r) => r.fid!,
+    (v) => v.toFixed(1),
+  );
 const accCell = (at: Row[]) =>
-  at.length === 0
-    ? '-'
-    : stat(
-        at.map((r) => 100 * r.classAccuracy!),
-        (v) => `${v.toFixed(1)}%`,
-      );
+  cell(
+    at,
+    (r) => 100 * r.classAccuracy!,
+    (v) => `${v.toFixed(1)}%`,
+  );
 const meanAcc = (at: Row[]) => `${(100 * mean(at.map((r) => r.classAccuracy!))).toFixed(1)}%`;
 const toTeacherCell = (at: Row[]) =>
-  at.length === 0
-    ? '-'
-    : stat(
-        at.map((r) => r.fidToAgainst!),
-        (v) => v.toFixed(2),
-      );
+  cell(
+    at,
+    (r) => r.fidToAgainst!,
+    (v) => v.toFixed(2),
+  );
 
 const teacher = rows.filter((r) => r.kind === 'teacher').sort((a, b) => a.N - b.N);
 const students = rows.filter((r) => r.kind === 'student');
